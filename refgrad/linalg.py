@@ -1,0 +1,2 @@
+"""Matches `torch.linalg`."""
+from .ops.linalg import *  # noqa: F403
