@@ -31,7 +31,8 @@ def th(arr, device="cpu", requires_grad=False):
 
 def to_np(x):
     if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
+        # force=True also materializes torch's ZeroTensor (double-backward zero gradients)
+        return x.detach().cpu().numpy(force=True)
     if isinstance(x, refgrad.Tensor):
         return refgrad._backend.asnumpy(x.detach()._data)
     return np.asarray(x)

@@ -68,6 +68,6 @@ class cuda:  # noqa: N801 - torch's module name, kept as a namespace
     manual_seed_all = manual_seed
 
     @staticmethod
-    def synchronize(device=None):
+    def synchronize(device=None):  # noqa: F811 - torch's argument name shadows refgrad.device here
         if _backend.is_cuda_available():
             _backend._import_cupy().cuda.Device().synchronize()

@@ -36,7 +36,8 @@ class device:
             raise TypeError(f"device() received an invalid combination of arguments: {type!r}")
         if ":" in type:
             if index is not None:
-                raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
+                raise RuntimeError(
+                    f"type (string) must not include an index because index was passed explicitly: {type}")
             type, _, idx = type.partition(":")
             try:
                 index = int(idx)
@@ -88,13 +89,13 @@ def as_device(dev) -> device:
 
 def get_xp(arr):
     """numpy for numpy arrays, cupy for cupy arrays; the only place that asks."""
-    if isinstance(arr, np.ndarray) or _cupy is None:
+    if type(arr) is np.ndarray or isinstance(arr, (np.ndarray, np.generic)):
         return np
-    return _cupy.get_array_module(arr)
+    return _import_cupy().get_array_module(arr)
 
 
 def device_of(arr) -> device:
-    if isinstance(arr, np.ndarray):
+    if isinstance(arr, (np.ndarray, np.generic)):
         return CPU
     return device("cuda", arr.device.id)
 

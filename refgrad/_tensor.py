@@ -2,6 +2,8 @@
 op family modules (refgrad/ops/*) through ``register_methods``, so adding an op touches one file."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import _backend, _dtypes
@@ -15,8 +17,9 @@ class Tensor:
     """Matches `torch.Tensor`. ``.data`` is torch's (a detached Tensor sharing storage), ``.numpy()``
     gives the array."""
 
-    __slots__ = ("_data", "_grad_fn", "_output_nr", "_requires_grad", "_grad", "_version", "_base",
-                 "_view_fn", "_view_ver", "_accum", "_retains_grad", "__weakref__", "__dict__")
+    # _vc is the version counter: a one-element list shared by a tensor, its views and its detach()es
+    __slots__ = ("_data", "_grad_fn", "_output_nr", "_requires_grad", "_grad", "_vc", "_base",
+                 "_view_fn", "_view_ver", "_accum", "__weakref__", "__dict__")
 
     __array_priority__ = 1000  # make numpy defer to our reflected operators
 
@@ -32,23 +35,23 @@ class Tensor:
         self._output_nr = 0
         self._requires_grad = False
         self._grad = None
-        self._version = [0]
+        self._vc = [0]
         self._base = None
         self._accum = None
-        self._retains_grad = False
 
     @staticmethod
     def _wrap(arr):
+        if isinstance(arr, np.generic):  # numpy reduces 0-d results to scalars; keep arrays
+            arr = np.asarray(arr)
         t = _new(Tensor)
         t._data = arr
         t._grad_fn = None
         t._output_nr = 0
         t._requires_grad = False
         t._grad = None
-        t._version = [0]
+        t._vc = [0]
         t._base = None
         t._accum = None
-        t._retains_grad = False
         return t
 
     # -- metadata ---------------------------------------------------------------------------------
@@ -81,7 +84,8 @@ class Tensor:
 
     @property
     def device(self):
-        return _backend.device_of(self._data)
+        d = self._data
+        return _backend.CPU if type(d) is np.ndarray else _backend.device_of(d)
 
     @property
     def is_cuda(self):
@@ -128,33 +132,53 @@ class Tensor:
     def grad(self, value):
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
-            if value.shape != self.shape:
-                raise RuntimeError(f"assigned grad has data of a different size")
-            if value.dtype != self.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor with dtype "
+                    f"'{self.dtype}'. The gradient must match the tensor's dtype.")
             if value.device != self.device:
-                raise RuntimeError("assigned grad has data located on a different device")
+                raise RuntimeError(
+                    f"attempting to assign a gradient located on device '{value.device}' to a tensor located on "
+                    f"device '{self.device}'. Please ensure that the gradient and the tensor are on the same device")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
+                    f"'{list(self.shape)}'. Please ensure that the gradient and the tensor are the same size")
         self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
 
     @property
     def data(self):
-        t = Tensor._wrap(self._data)
-        return t
+        """Matches `torch.Tensor.data`: a detached Tensor sharing storage, with its own version counter
+        (so writes through it are invisible to autograd's in-place checks, as in torch)."""
+        return Tensor._wrap(self._data)
 
     @data.setter
     def data(self, value):
         if not isinstance(value, Tensor):
-            raise TypeError("data must be a Tensor")
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        if self.requires_grad and value._data.dtype.kind != "f":
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
+        old = self._data
         self._data = value._data
+        if old.shape != value._data.shape or old.dtype != value._data.dtype or type(old) is not type(value._data):
+            self._accum = None  # torch resets the grad accumulator when the metadata changes
 
     @property
     def retains_grad(self):
-        return self._retains_grad
+        fn = self._grad_fn
+        ref = fn._retains.get(self._output_nr) if fn is not None and fn._retains else None
+        return ref is not None and ref() is self
 
     @property
-    def _version_value(self):
-        return self._version[0]
+    def _version(self):
+        """Matches `torch.Tensor._version`: bumped by every in-place change of this storage."""
+        return self._vc[0]
 
     @property
     def output_nr(self):
@@ -170,7 +194,8 @@ class Tensor:
     @property
     def mT(self):
         if self.ndim < 2:
-            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
+            raise RuntimeError(
+                f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
         return self.transpose(-2, -1)
 
     @property
@@ -234,10 +259,11 @@ class Tensor:
 
     def _refresh_view(self):
         """A view's graph is regenerated from its base after an in-place change (torch's rule)."""
-        base = self._base
-        if self._view_ver != self._version[0]:
-            self._view_ver = self._version[0]
-            if base.requires_grad and _grad_state.enabled:
+        vc = self._vc[0]
+        if self._view_ver != vc and _grad_state.enabled:
+            self._view_ver = vc
+            base = self._base
+            if base.requires_grad:
                 nv = self._view_fn(base)
                 self._grad_fn, self._output_nr = nv._grad_fn, nv._output_nr
         return self._grad_fn
@@ -248,39 +274,43 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def register_hook(self, hook):
-        """Matches `torch.Tensor.register_hook`: hook(grad) -> Tensor or None."""
+        """Matches `torch.Tensor.register_hook`: hook(grad) -> Tensor or None, run when the gradient
+        w.r.t. this tensor is computed (before it is accumulated into .grad)."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self._grad_fn is not None:
-            return self.grad_fn._add_pre_hook(self._output_nr, hook)
+        fn = self.grad_fn
+        if fn is not None:
+            return fn._add_pre_hook(self._output_nr, hook)
         return self._accumulator()._add_pre_hook(0, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
+        """Matches `torch.Tensor.register_post_accumulate_grad_hook`: hook(tensor) after .grad is updated."""
         if self._grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        return self._accumulator().register_hook(hook)
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        acc = self._accumulator()
+        if acc._post_acc is None:
+            acc._post_acc = []
+        acc._post_acc.append(hook)
+        return _graph._RemovableHandle(acc._post_acc, hook)
 
     def retain_grad(self):
-        if self._grad_fn is None:
+        """Matches `torch.Tensor.retain_grad`: a non-leaf keeps its .grad (after its other hooks, and
+        following the tensor through later in-place changes, as torch does)."""
+        fn = self.grad_fn
+        if fn is None:
             if not self._requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
-        if self._retains_grad:
-            return
-        self._retains_grad = True
-        import weakref  # noqa: PLC0415
-        ref = weakref.ref(self)
-
-        def _retain(grad):
-            t = ref()
-            if t is not None:
-                g = grad.detach()
-                t._grad = Tensor._wrap(g._data.copy()) if t._grad is None else t._grad + g
-        self.grad_fn._add_pre_hook(self._output_nr, _retain)
+        if fn._retains is None:
+            fn._retains = {}
+        fn._retains[self._output_nr] = weakref.ref(self)
 
     def detach(self):
+        """Matches `torch.Tensor.detach`: shares storage and the version counter."""
         t = Tensor._wrap(self._data)
-        t._version = self._version  # torch: detach() shares the version counter
+        t._vc = self._vc
         return t
 
     def detach_(self):
@@ -298,12 +328,15 @@ class Tensor:
 
     # -- conversion -----------------------------------------------------------------------------
     def numpy(self, *, force=False):
-        if self.requires_grad and not force:
+        """Matches `torch.Tensor.numpy`: the storage itself (shared memory) on cpu; ``force=True``
+        detaches and copies to the host."""
+        if force:
+            return _backend.asnumpy(self._data)
+        if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if not isinstance(self._data, np.ndarray):
-            if not force:
-                raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
-            return _backend.asnumpy(self._data)
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy the "
+                            "tensor to host memory first.")
         return self._data
 
     def item(self):
@@ -315,12 +348,15 @@ class Tensor:
         return _backend.asnumpy(self._data).tolist()
 
     def __array__(self, dtype=None, copy=None):
-        a = _backend.asnumpy(self._data)
-        if self.requires_grad:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        return a if dtype is None else a.astype(dtype)
+        # torch's __array__ goes through numpy(): it refuses tensors that require grad or live on a GPU
+        a = self.numpy()
+        if dtype is not None and a.dtype != dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
 
     def __dlpack__(self, *args, **kwargs):
+        if self.requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
         return self._data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
@@ -338,14 +374,19 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()).item())
 
+    def _scalar(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self._data.reshape(()).item()
+
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -353,7 +394,7 @@ class Tensor:
         return int(self.item())
 
     def __complex__(self):
-        return complex(self.item())
+        return complex(self._scalar())
 
     __hash__ = object.__hash__
 
@@ -371,7 +412,8 @@ class Tensor:
 
     def __deepcopy__(self, memo):
         if self._grad_fn is not None:
-            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment.")
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment.")
         t = type(self).__new__(type(self))
         Tensor._init_from(t, self._data.copy())
         t._requires_grad = self._requires_grad

@@ -4,9 +4,16 @@ from __future__ import annotations
 from . import graph
 from .engine import run_backward
 from .function import Function, once_differentiable
-from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
-                        set_grad_enabled)
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .grad_mode import state as _state
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 
 def _tensor_cls():
@@ -22,8 +29,9 @@ def _as_tuple(x):
     return (x,)
 
 
-def _make_grads(outputs, grads, is_grads_batched=False):
-    """torch's _make_grads: implicit ones for scalars, shape/dtype/device checks otherwise."""
+def _make_grads(outputs, grads):
+    """torch's _make_grads: implicit ones for scalar outputs, shape and device checks otherwise (the
+    engine casts a gradient of another dtype, as torch does)."""
     Tensor = _tensor_cls()
     out = []
     for i, (o, g) in enumerate(zip(outputs, grads)):
@@ -31,8 +39,6 @@ def _make_grads(outputs, grads, is_grads_batched=False):
             if o.requires_grad:
                 if o._data.size != 1:
                     raise RuntimeError("grad can be implicitly created only for scalar outputs")
-                if o._data.dtype.kind != "f":
-                    raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {o.dtype}")
                 g = Tensor._wrap(_ones_like(o._data))
             out.append(g)
             continue
@@ -43,10 +49,6 @@ def _make_grads(outputs, grads, is_grads_batched=False):
                                f"shape of {o.shape}.")
         if g.device != o.device:
             raise RuntimeError(f"invalid gradient at index {i} - expected device {o.device} but got {g.device}")
-        if g._data.dtype.kind != o._data.dtype.kind and not (g._data.dtype.kind == "f" and o._data.dtype.kind == "f"):
-            raise RuntimeError(f"For complex Tensors, both grad_output and output are required to have the same "
-                               f"dtype. Mismatch in dtype: grad_output[{i}] has a dtype of {g.dtype} and output[{i}] "
-                               f"has a dtype of {o.dtype}.")
         out.append(g)
     return out
 
@@ -56,59 +58,63 @@ def _ones_like(arr):
     return get_xp(arr).ones(arr.shape, dtype=arr.dtype)
 
 
+def _check_outputs(tensors):
+    Tensor = _tensor_cls()
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected a Tensor at element {i} of tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
              inputs=None):
-    """Matches `torch.autograd.backward`: accumulates into the leaves' .grad (or only ``inputs``)."""
-    Tensor = _tensor_cls()
+    """Matches `torch.autograd.backward`: accumulates into the leaves' .grad (or only ``inputs``')."""
     tensors = _as_tuple(tensors)
     if grad_tensors is None:
         grad_tensors = grad_variables
     grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
     if len(grads) != len(tensors):
-        raise RuntimeError(f"got {len(grads)} tensors and {len(tensors)} gradients")
+        raise RuntimeError(f"grad_tensors has {len(grads)} entries but tensors has {len(tensors)}: "
+                           "give one gradient (or None) per tensor")
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if len(inputs) == 0:
-            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-    for t in tensors:
-        if not isinstance(t, Tensor):
-            raise TypeError(f"backward(): expected Tensor, got {type(t).__name__}")
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    _check_outputs(tensors)
     grads = _make_grads(tensors, grads)
     if retain_graph is None:
         retain_graph = create_graph
-    for i, t in enumerate(tensors):
-        if not t.requires_grad:
-            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
     res = run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, allow_unused=True,
                        accumulate=True)
     if inputs is not None:
         # non-leaf inputs get their .grad here (leaves were accumulated by their AccumulateGrad node)
         for t, g in zip(inputs, res):
-            if t._grad_fn is not None and g is not None:
+            if t.grad_fn is not None and g is not None:
                 t._grad = g if t._grad is None else t._grad + g
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
          allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Matches `torch.autograd.grad`: returns the gradients of ``outputs`` w.r.t. ``inputs`` without
-    touching any .grad; runs only the part of the graph that reaches ``inputs``."""
-    Tensor = _tensor_cls()
+    touching any .grad; runs only the part of the graph that reaches ``inputs``.
+    ``is_grads_batched`` (vmap over grad_outputs) is not supported."""
+    if is_grads_batched:
+        raise NotImplementedError("refgrad does not support is_grads_batched=True (it needs vmap)")
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
                          "but got: allow_unused=False.")
     if allow_unused is None:
         allow_unused = materialize_grads
-    single = isinstance(inputs, Tensor)
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
     if len(grads) != len(outputs):
-        raise RuntimeError(f"grad requires one grad_output per output: got {len(grads)} and {len(outputs)}")
-    for t in outputs:
-        if not isinstance(t, Tensor):
-            raise TypeError("grad(): outputs must be Tensors")
-        if not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        raise RuntimeError(f"grad requires one grad_output per output: got {len(grads)} grad_outputs and "
+                           f"{len(outputs)} outputs")
+    _check_outputs(outputs)
     grads = _make_grads(outputs, grads)
     if retain_graph is None:
         retain_graph = create_graph
@@ -117,7 +123,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if materialize_grads:
         from ..ops.creation import zeros_like  # noqa: PLC0415
         res = tuple(zeros_like(i) if r is None else r for r, i in zip(res, inputs))
-    del single
     return res
 
 
@@ -164,4 +169,4 @@ def is_anomaly_enabled():
 
 __all__ = ["backward", "grad", "Function", "once_differentiable", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode", "is_grad_enabled", "is_inference_mode_enabled", "detect_anomaly",
-           "set_detect_anomaly", "is_anomaly_enabled", "graph"]
+           "set_detect_anomaly", "is_anomaly_enabled", "graph", "gradcheck", "gradgradcheck", "GradcheckError"]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import heapq
 
+import numpy as np
+
 from .. import _backend
-from .graph import AccumulateGrad, Node
 from .grad_mode import state as _grad_state
+from . import graph as _graph
+from .graph import AccumulateGrad, Node
 
 
 def _edge_of(t):
-    fn = t._grad_fn
+    fn = t._refresh_view() if t._base is not None else t._grad_fn
     if fn is not None:
-        if t._base is not None:
-            fn = t._refresh_view()
         return (fn, t._output_nr)
     if t._requires_grad:
         return (t._accumulator(), 0)
@@ -32,7 +33,7 @@ def _validate(node, i, g, meta):
         g = g.sum_to_size(shape)
     if g._data.dtype != dt:
         g = g._to_np_dtype(dt)
-    if g.device != dev:
+    if (dev is not _backend.CPU or type(g._data) is not np.ndarray) and g.device != dev:
         raise RuntimeError(
             f"Function {node.name()} returned an invalid gradient at index {i} - expected device "
             f"{dev} but got {g.device}")
@@ -55,10 +56,9 @@ def _collect(roots):
     seen = set(id(n) for n in roots)
     while stack:
         n = stack.pop()
-        for e in n.next_functions:
-            if e is None:
+        for nxt, _ in n.next_functions:
+            if nxt is None:
                 continue
-            nxt = e[0]
             deps[nxt] = deps.get(nxt, 0) + 1
             if id(nxt) not in seen:
                 seen.add(id(nxt))
@@ -77,15 +77,15 @@ def _needed(roots, deps, targets):
     while ready:
         n = ready.pop()
         order.append(n)
-        for e in n.next_functions:
-            if e is None:
+        for nxt, _ in n.next_functions:
+            if nxt is None:
                 continue
-            indeg[e[0]] -= 1
-            if indeg[e[0]] == 0:
-                ready.append(e[0])
+            indeg[nxt] -= 1
+            if indeg[nxt] == 0:
+                ready.append(nxt)
     need = {}
     for n in reversed(order):
-        need[n] = n in targets or any(e is not None and need.get(e[0], False) for e in n.next_functions)
+        need[n] = n in targets or any(nxt is not None and need.get(nxt, False) for nxt, _ in n.next_functions)
     return need
 
 
@@ -112,14 +112,12 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     graph_root.next_functions = tuple(roots)
     deps = _collect([graph_root])
 
-    capture = None
     targets = None
     if inputs is not None:
-        capture = {}
         targets = {}
         for k, t in enumerate(inputs):
             if not isinstance(t, Tensor):
-                raise TypeError("inputs to autograd.grad/backward must be Tensors")
+                raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}")
             e = _edge_of(t)
             if e is None:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -128,8 +126,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     else:
         need = None
 
-    prev = _grad_state.enabled
-    _grad_state.enabled = bool(create_graph)
+    prev = _grad_state.enabled, _grad_state.grad_mode
+    # backward runs in grad mode exactly when it builds a graph of the gradients (create_graph)
+    _grad_state.enabled = _grad_state.grad_mode = bool(create_graph)
     try:
         buffers = {graph_root: [None]}
         # feed the roots
@@ -139,22 +138,30 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         while heap:
             _, node = heapq.heappop(heap)
             grads = buffers.pop(node)
-            if need is not None and not need.get(node, False):
+            if need is None:
+                execute = True
+            elif not need.get(node, False):
                 continue
-            grads = _run_pre_hooks(node, grads)
+            elif isinstance(node, AccumulateGrad):
+                execute = accumulate
+            else:  # a captured input's producer runs only when something wanted lies beyond it
+                execute = any(nxt is not None and need.get(nxt, False) for nxt, _ in node.next_functions)
+            if not execute:
+                # torch runs the tensor hooks before capturing only when the node will not run
+                # (engine.cpp evaluate_function); otherwise the capture sees the raw gradient
+                grads = _run_tensor_hooks(node, grads)
             if targets is not None and node in targets:
                 for slot, k in targets[node]:
                     g = grads[slot]
                     if g is not None and not create_graph:
                         g = g.detach()
                     results[k] = g if results[k] is None else results[k] + g
-            if isinstance(node, AccumulateGrad):
-                if accumulate and (targets is None or node in targets):
-                    _accumulate(node, grads[0], create_graph)
+            if not execute:
                 continue
-            if need is not None and not any(
-                    e is not None and need.get(e[0], False) for e in node.next_functions):
-                continue  # a captured input's producer with nothing wanted beyond it
+            grads = _run_tensor_hooks(node, grads)
+            if isinstance(node, AccumulateGrad):
+                _accumulate(node, grads[0], create_graph)
+                continue
             out = _call_backward(node, grads, create_graph)
             if node._post_hooks:
                 for h in node._post_hooks:
@@ -165,13 +172,13 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 node._release()
             _dispatch(node, out, deps, buffers, heap, create_graph, need)
     finally:
-        _grad_state.enabled = prev
+        _grad_state.enabled, _grad_state.grad_mode = prev
 
     if inputs is not None:
         for k, r in enumerate(results):
             if r is None and not allow_unused and not accumulate:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the graph. "
+                    f"The differentiated Tensor at index {k} appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior.")
         return tuple(results)
     return None
@@ -183,6 +190,13 @@ class _GraphRoot:
     @staticmethod
     def backward(ctx, *grads):
         return grads
+
+
+def _run_tensor_hooks(node, grads):
+    grads = _run_pre_hooks(node, grads)
+    if node._retains:
+        _retain_grads(node, grads)
+    return grads
 
 
 def _run_pre_hooks(node, grads):
@@ -202,23 +216,38 @@ def _run_pre_hooks(node, grads):
     return grads
 
 
+def _retain_grads(node, grads):
+    # torch runs retain_grad's hook after the tensor's other hooks; it clones (grad mode is
+    # create_graph here, so the stored .grad is differentiable exactly when torch's is)
+    for slot, ref in node._retains.items():
+        t = ref()
+        g = grads[slot]
+        if t is not None and g is not None:
+            t._grad = g.clone() if t._grad is None else t._grad + g
+
+
 def _materialize(node, grads):
     from .._tensor import Tensor  # noqa: PLC0415
 
     out = list(grads)
     for i, g in enumerate(out):
-        if g is None:
-            shape, dt, dev = node._meta[i]
+        shape, dt, dev = node._meta[i]
+        if g is None and dt is not None:  # dt None: a non-tensor output of a custom Function
             out[i] = Tensor._wrap(_backend.xp_for(dev).zeros(shape, dtype=dt))
     return out
 
 
 def _call_backward(node, grads, create_graph):
-    if any(g is None for g in grads) and node._materialize:
-        grads = _materialize(node, grads)
+    if node._materialize:
+        for g in grads:  # (not ``None in grads``: that would call Tensor.__eq__)
+            if g is None:
+                grads = _materialize(node, grads)
+                break
     out = node._op.backward(node, *grads)
     if type(out) is not tuple:
         out = (out,)
+    if node._arg_map is not None:
+        out = _tensor_arg_grads(node, out)
     n = len(node.next_functions)
     if len(out) != n:
         if len(out) > n and all(g is None for g in out[n:]):
@@ -237,16 +266,26 @@ def _call_backward(node, grads, create_graph):
     return out
 
 
-def _dispatch(node, out, deps, buffers, heap, create_graph, need=None):
-    from .._tensor import Tensor  # noqa: PLC0415
+def _tensor_arg_grads(node, out):
+    """A custom Function returns one gradient per forward argument; keep the Tensor arguments' ones."""
+    if len(out) != node._n_args:
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients (expected "
+                           f"{node._n_args}, got {len(out)})")
+    keep = set(node._arg_map)
+    for i, g in enumerate(out):
+        if i not in keep and g is not None:
+            raise RuntimeError(f"function {node.name()} returned a gradient different than None at position {i + 1}, "
+                               "but the corresponding forward input was not a Variable")
+    return tuple(out[i] for i in node._arg_map)
 
-    for i, e in enumerate(node.next_functions):
-        if e is None:
+
+def _dispatch(node, out, deps, buffers, heap, create_graph, need=None):
+    for i, (nxt, slot) in enumerate(node.next_functions):
+        if nxt is None:
             continue
-        nxt, slot = e
         g = out[i] if i < len(out) else None
         if g is not None:
-            if not isinstance(g, Tensor):
+            if not isinstance(g, _graph.Tensor):
                 raise TypeError(f"Function {node.name()} returned a gradient of type "
                                 f"{type(g).__name__} at index {i}; expected a Tensor or None")
             g = _validate(node, i, g, nxt._meta[slot])
@@ -262,22 +301,19 @@ def _dispatch(node, out, deps, buffers, heap, create_graph, need=None):
 
 
 def _accumulate(node, g, create_graph):
+    """torch's AccumulateGrad: the first gradient is stored (a copy unless create_graph), later ones
+    are added in place, or out of place when the stored gradient is part of a graph."""
     var = node.variable
     if var is None or g is None:
         return
     if var._grad is None:
-        if create_graph:
-            var._grad = g
-        else:
-            var._grad = g.detach()._own()
+        # never alias the incoming gradient: a later backward adds into .grad in place
+        var._grad = g.clone() if create_graph else g.detach()._own()
     elif create_graph or var._grad.requires_grad:
         var._grad = var._grad + g
     else:
-        gd = var._grad._data
-        if gd.shape == g._data.shape:
-            gd += g._data
-        else:
-            var._grad = var._grad + g.detach()
-    if node._post_hooks:
-        for h in node._post_hooks:
+        var._grad._data += g._data
+        var._grad._vc[0] += 1
+    if node._post_acc:
+        for h in node._post_acc:
             h(var)

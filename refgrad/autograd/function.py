@@ -40,22 +40,29 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        edges = []
-        any_grad = False
+        edges = []  # one per Tensor argument (torch's next_functions skip the others)
+        needs = []  # one per argument
+        enabled = _grad_state.enabled
         for a in args:
-            e = None
-            if isinstance(a, graph.Tensor) and _grad_state.enabled:
-                if a._base is not None:
-                    a._refresh_view()
-                if a._grad_fn is not None:
-                    e = (a._grad_fn, a._output_nr)
+            if not isinstance(a, graph.Tensor):
+                needs.append(False)
+                continue
+            e = graph.NO_EDGE
+            if enabled:
+                fn = a._refresh_view() if a._base is not None else a._grad_fn
+                if fn is not None:
+                    e = (fn, a._output_nr)
                 elif a._requires_grad:
                     e = (a._accumulator(), 0)
-            any_grad = any_grad or e is not None
             edges.append(e)
+            needs.append(e is not graph.NO_EDGE)
+        any_grad = any(needs)
         ctx = graph.Node(cls)
         ctx.next_functions = tuple(edges)
-        ctx.needs_input_grad = tuple(e is not None for e in edges)
+        ctx.needs_input_grad = tuple(needs)
+        if len(edges) != len(args):
+            ctx._arg_map = tuple(i for i, a in enumerate(args) if isinstance(a, graph.Tensor))
+            ctx._n_args = len(args)
         custom_setup = cls.setup_context is not Function.setup_context
         with no_grad():
             if custom_setup:
@@ -66,15 +73,10 @@ class Function(metaclass=_FunctionMeta):
         is_tuple = isinstance(out, tuple)
         outs = out if is_tuple else (out,)
         if not any_grad:
-            _dirty_bump(ctx, outs)
+            for t in ctx._dirty or ():
+                t._vc[0] += 1  # torch bumps the version of dirty tensors even when not recording
             return out
         return _wrap(ctx, args, outs, is_tuple)
-
-
-def _dirty_bump(ctx, outs):
-    dirty = ctx._dirty or ()
-    for t in dirty:
-        t._version[0] += 1
 
 
 def _wrap(ctx, args, outs, is_tuple):
@@ -85,55 +87,60 @@ def _wrap(ctx, args, outs, is_tuple):
     for i, o in enumerate(outs):
         if not isinstance(o, graph.Tensor):
             result.append(o)
-            meta.append(((), None, None))
+            meta.append(((), None, None))  # a non-tensor output: no gradient slot to materialize
             continue
-        if any(o is d for d in dirty):
+        is_dirty = any(o is d for d in dirty)
+        if is_dirty:
             # an input modified in place: it takes this node as its history
-            from ..ops._core import check_inplace  # noqa: PLC0415
-            prev = _grad_state.enabled
-            check_inplace(o)
-            _grad_state.enabled = prev
-            o._version[0] += 1
+            if o._grad_fn is None and o._requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+            base = o._base
+            if base is not None and base._grad_fn is None and base._requires_grad:
+                raise RuntimeError(
+                    "a view of a leaf Variable that requires grad is being used in an in-place operation.")
+            o._vc[0] += 1
             t = o
-        elif any(o is a for a in args):
-            t = graph.Tensor._wrap(o._data)  # torch returns a new alias of an input returned as is
-            t._version = o._version
-        elif o._grad_fn is not None or o._requires_grad:
-            t = graph.Tensor._wrap(o._data)  # created with grad on inside forward: detach it
-            t._version = o._version
+        elif any(o is a for a in args) or o._grad_fn is not None or o._requires_grad:
+            # an input returned as is (torch returns a new alias) or a tensor with its own history
+            t = graph.Tensor._wrap(o._data)
+            t._vc = o._vc
         else:
             t = o
         if o._data.dtype.kind == "f" and not any(o is n for n in nondiff):
-            if t._base is not None and t is o:
+            if is_dirty and t._base is not None:
                 from ..ops._core import rebase  # noqa: PLC0415
                 tmp = graph.Tensor._wrap(t._data)
                 tmp._grad_fn, tmp._output_nr = ctx, i
                 rebase(t, tmp)
             else:
+                # a view of an input made inside forward keeps its _base, with this node as history
                 t._grad_fn, t._output_nr = ctx, i
+                if t._base is not None:
+                    t._view_ver = t._vc[0]
         result.append(t)
         meta.append((o._data.shape, o._data.dtype, o.device))
     ctx._meta = tuple(meta)
     if ctx._to_save is not None:
-        _resolve(ctx, args, outs, result)
+        _resolve(ctx, outs, result)
     return tuple(result) if is_tuple else result[0]
 
 
-def _resolve(ctx, args, outs, result):
+def _resolve(ctx, outs, result):
     saved = []
-    for s in ctx._to_save:
+    for k, s in enumerate(ctx._to_save):
         if s is None:
             saved.append((graph._CONST, None, 0))
             continue
         if not isinstance(s, graph.Tensor):
-            raise TypeError("save_for_backward can only save variables, but argument 0 is of type "
+            raise TypeError(f"save_for_backward can only save variables, but argument {k} is of type "
                             f"{type(s).__name__}")
         for i, o in enumerate(outs):
             if s is o and result[i]._grad_fn is ctx:
-                saved.append((graph._OUTPUT, (result[i]._data, result[i]._version, i), result[i]._version[0]))
+                # an output: held by array + version counter, never by the tensor (no cycle)
+                saved.append((graph._OUTPUT, (result[i]._data, result[i]._vc, i), result[i]._vc[0]))
                 break
         else:
-            saved.append((graph._INPUT, s, s._version[0]))
+            saved.append((graph._INPUT, s, s._vc[0]))
     ctx._saved = tuple(saved)
     ctx._to_save = None
 
@@ -160,7 +167,7 @@ def once_differentiable(fn):
 
 
 class _DelayedError:
-    node_name = "DelayedError"
+    node_name = "Error"  # torch's DelayedError node is named "Error"
 
     @staticmethod
     def forward(ctx, x):
@@ -174,7 +181,7 @@ class _DelayedError:
 def _delayed_error(t):
     r = graph.Tensor._wrap(t._data)
     node = graph.Node(_DelayedError)
-    node.next_functions = (None,)
+    node.next_functions = (graph.NO_EDGE,)
     node.needs_input_grad = (False,)
     node._meta = ((t._data.shape, t._data.dtype, t.device),)
     r._grad_fn = node

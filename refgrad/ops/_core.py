@@ -7,8 +7,9 @@ import numpy as np
 from .. import _dtypes
 from .._backend import get_xp
 from .._tensor import Tensor
-from ..autograd.graph import Node, apply
+from ..autograd.grad_mode import no_grad
 from ..autograd.grad_mode import state as _grad_state
+from ..autograd.graph import NO_EDGE, Node, apply
 
 _NP2DT = _dtypes._NP2DT
 
@@ -46,6 +47,10 @@ def scalar_const(value, npdt, like):
 def promote_pair(a, b):
     """Return (x, y) ready for a binary primitive: Tensors cast to the promoted dtype (through a
     differentiable cast) and Python scalars turned into typed constants."""
+    # fast path: float tensor op Python float/int keeps the tensor's dtype (torch's wrapped numbers)
+    tb = type(b)
+    if (tb is float or tb is int) and type(a) is Tensor and a._data.dtype.kind == "f":
+        return a, a._data.dtype.type(b)
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             da, db = a._data, b._data
@@ -109,16 +114,17 @@ def can_cast(frm: np.dtype, to: np.dtype) -> bool:
 
 
 # -- in-place ----------------------------------------------------------------------------------
-_LEAF_ERR = ("a leaf Variable that requires grad is being used in an in-place operation.")
+_LEAF_ERR = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
 def check_inplace(self: Tensor):
-    if _grad_state.enabled and self._grad_fn is None and self._requires_grad:
-        raise RuntimeError(_LEAF_ERR)
-    if self._base is not None and _grad_state.enabled and self._base._grad_fn is None \
-            and self._base._requires_grad:
-        raise RuntimeError(
-            "a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    """torch's rule: no in-place change of a leaf that requires grad (or of its views) in grad mode."""
+    if _grad_state.enabled:
+        if self._grad_fn is None and self._requires_grad:
+            raise RuntimeError(_LEAF_ERR)
+        base = self._base
+        if base is not None and base._grad_fn is None and base._requires_grad:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
 
 
 def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
@@ -129,12 +135,10 @@ def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
         isinstance(a, Tensor) and a.requires_grad for a in args) or any(
         isinstance(a, Tensor) and a.requires_grad for a in kwargs.values()))
     if track:
-        # the op may save the old value of self: give it a snapshot (torch saves original_self)
+        # the op may save the old value of self, which the write below overwrites: give it a
+        # snapshot carrying self's history (torch saves original_self the same way)
         snap = Tensor._wrap(self._data.copy())
         snap._grad_fn, snap._output_nr = self.grad_fn, self._output_nr
-        snap._requires_grad = False
-        if snap._grad_fn is None and self._requires_grad:
-            snap._requires_grad = True  # unreachable (leaf check above); kept for clarity
         r = fn(snap, *args, **kwargs)
     else:
         r = fn(self, *args, **kwargs)
@@ -145,6 +149,8 @@ def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
 
 
 def write_into(self: Tensor, r: Tensor):
+    """Copy ``r``'s values into ``self``'s storage (broadcasting, torch's cast rule) and bump the
+    version counter shared with its views."""
     rd = r._data
     sd = self._data
     if rd.dtype != sd.dtype and not can_cast(rd.dtype, sd.dtype):
@@ -152,22 +158,18 @@ def write_into(self: Tensor, r: Tensor):
             f"result type {_type_word(rd.dtype)} can't be cast to the desired output type {_type_word(sd.dtype)}")
     if rd.shape != sd.shape:
         try:
-            np.broadcast_shapes(rd.shape, sd.shape)
-            ok = np.broadcast_shapes(rd.shape, sd.shape) == sd.shape
+            bshape = np.broadcast_shapes(rd.shape, sd.shape)
         except ValueError:
-            ok = False
-        if not ok:
+            bshape = rd.shape
+        if bshape != sd.shape:
             raise RuntimeError(
-                f"output with shape {list(sd.shape)} doesn't match the broadcast shape {list(rd.shape)}")
-    if not sd.flags.writeable:
+                f"output with shape {list(sd.shape)} doesn't match the broadcast shape {list(bshape)}")
+    if isinstance(sd, np.ndarray) and not sd.flags.writeable:
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a single "
             "memory location. Please clone() the tensor before performing the operation.")
-    if sd.ndim == 0:
-        sd[...] = rd
-    else:
-        sd[...] = rd
-    self._version[0] += 1
+    sd[...] = rd
+    self._vc[0] += 1
 
 
 def _type_word(npdt):
@@ -179,23 +181,38 @@ def rebase(self: Tensor, r: Tensor):
     """Give ``self`` the history of ``r`` (its new value); through a view, rebase the base too."""
     if r._data.dtype != self._data.dtype:
         r = r._to_np_dtype(self._data.dtype)
+    old_fn, old_nr = self._grad_fn, self._output_nr
     base = self._base
     if base is None:
+        if r._grad_fn is None:
+            # a value with no history of its own (fill_, copy_ of a leaf or a constant): torch keeps
+            # self in the graph, with a zero gradient to its old value
+            old = Tensor._wrap(r._data)
+            old._grad_fn, old._output_nr, old._requires_grad = old_fn, old_nr, self._requires_grad
+            r = apply(_Overwrite, old, r)
         self._grad_fn, self._output_nr = r._grad_fn, r._output_nr
-        return
-    # torch's CopySlices: base_new = base_old with the view's region replaced by r
-    node = Node(CopySlices)
-    old_edge = _edge(base)
-    new_edge = _edge(r)
-    node.next_functions = (old_edge, new_edge)
-    node.needs_input_grad = (old_edge is not None, new_edge is not None)
-    node.view_fn = self._view_fn
-    bd = base._data
-    node._meta = ((bd.shape, bd.dtype, base.device),)
-    base._grad_fn, base._output_nr = node, 0
-    nv = self._view_fn(base)
-    self._grad_fn, self._output_nr = nv._grad_fn, nv._output_nr
-    self._view_ver = self._version[0]
+    else:
+        # torch's CopySlices: base_new = base_old with the view's region replaced by r
+        node = Node(CopySlices)
+        old_edge = _edge(base)
+        new_edge = _edge(r)
+        node.next_functions = (old_edge, new_edge)
+        node.needs_input_grad = (old_edge is not NO_EDGE, new_edge is not NO_EDGE)
+        node.view_fn = self._view_fn
+        bd = base._data
+        node._meta = ((bd.shape, bd.dtype, base.device),)
+        base._grad_fn, base._output_nr = node, 0
+        nv = self._view_fn(base)
+        self._grad_fn, self._output_nr = nv._grad_fn, nv._output_nr
+        self._view_ver = self._vc[0]
+    if old_fn is not None and old_fn._retains:
+        # retain_grad() follows the tensor to its new history (torch moves the hook)
+        ref = old_fn._retains.get(old_nr)
+        if ref is not None and ref() is self and self._grad_fn is not None:
+            del old_fn._retains[old_nr]
+            if self._grad_fn._retains is None:
+                self._grad_fn._retains = {}
+            self._grad_fn._retains[self._output_nr] = ref
 
 
 def _edge(t):
@@ -203,20 +220,32 @@ def _edge(t):
         return (t._grad_fn, t._output_nr)
     if t._requires_grad:
         return (t._accumulator(), 0)
-    return None
+    return NO_EDGE
+
+
+class _Overwrite:
+    node_name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, old, new):
+        return new
+
+    @staticmethod
+    def backward(ctx, g):
+        nig = ctx.needs_input_grad
+        return (Tensor._wrap(get_xp(g._data).zeros_like(g._data)) if nig[0] else None), (g if nig[1] else None)
 
 
 class CopySlices:
     """Backward of an in-place write through a view: the base gets the gradient outside the
     view's region, the written value gets the gradient inside it."""
 
-    node_name = "CopySlices"
+    node_name = "torch::autograd::CopySlices"
 
     @staticmethod
     def backward(ctx, g):
         xp = get_xp(g._data)
         mask = Tensor._wrap(xp.ones(g._data.shape, dtype=g._data.dtype))
-        from ..autograd.grad_mode import no_grad  # noqa: PLC0415
         with no_grad():
             region = ctx.view_fn(mask)
             region._data[...] = 0
@@ -235,8 +264,8 @@ def make_view(out: Tensor, base: Tensor, fn) -> Tensor:
     else:
         out._view_fn = fn
         out._base = base
-    out._version = base._version
-    out._view_ver = base._version[0]
+    out._vc = base._vc
+    out._view_ver = base._vc[0]
     return out
 
 

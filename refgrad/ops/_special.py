@@ -4,8 +4,9 @@ Every function takes a numpy or cupy array and returns an array of the same shap
 value is computed in float64 and rounded once to the input dtype, so float16/float32 results are
 (nearly always) correctly rounded, and float64 results are within a few ulp of the true value.
 
-* CPU: numpy only (refgrad must not depend on scipy). erf/erfc call the C library through
-  ``math``; lgamma, digamma, polygamma and erfinv are implemented here, vectorized.
+* CPU: numpy only (refgrad must not depend on scipy). erf/erfc come element by element from
+  Python's ``math`` module (below 1 ulp); lgamma, digamma, polygamma and erfinv are implemented
+  here, vectorized.
 * GPU: ``cupyx.scipy.special`` evaluated in float64. cupy is imported only when a cupy array
   arrives, so CPU users never pay for it.
 
@@ -42,13 +43,19 @@ def _prepare(x):
 
 
 def _finish(xp, out, shape, dtype):
-    # numpy reductions of 0-d arrays hand back scalars; always return a real array.
+    # numpy ufuncs on 0-d arrays hand back scalars; always return a real array.
     return xp.asarray(out, dtype=dtype).reshape(shape)
 
 
 def _cupyx(name):
     import cupyx.scipy.special  # noqa: PLC0415 - GPU path only
     return getattr(cupyx.scipy.special, name)
+
+
+def _as_float(i):
+    """A Python int as a float, saturating to +-inf: n! and the coefficients of the cot
+    polynomial outgrow float64 for n > 170, where float() would raise."""
+    return float(i) if abs(i) < 2 ** 1023 else (math.inf if i > 0 else -math.inf)
 
 
 def _is_pole(xp, x):
@@ -134,7 +141,8 @@ def _lgamma_positive(x):
     series = np.zeros_like(xb)
     for k in range(8, 0, -1):
         series = series * inv2 + _BERNOULLI[k - 1] / (2 * k * (2 * k - 1))
-    out[big] = (xb - 0.5) * np.log(xb) - xb + _HALF_LOG_2PI + series * inv
+    # (x - 1/2)(log x - 1) rather than (x - 1/2) log x - x, which is inf - inf at x = inf.
+    out[big] = (xb - 0.5) * (np.log(xb) - 1.0) + (_HALF_LOG_2PI - 0.5) + series * inv
 
     # 2.5 <= x < 10: lgamma(x) = lgamma(x - m) + log((x-1)...(x-m)) with x - m in [1.5, 2.5).
     # Both terms are >= -0.13 and the sum is >= 0.28, so nothing cancels; x - i is exact.
@@ -190,39 +198,41 @@ def _lgamma_np(x):
 # is exact near the root, so subtracting _PSI_ROOT_LO gives x - x0 to full relative precision.
 _PSI_ROOT_HI = 1.4616321449683622
 _PSI_ROOT_LO = 9.549995429965697e-17
-# Taylor series psi(x) = sum_{k>=1} (-1)^(k+1) zeta(k+1, x0) (x - x0)^k (psi(x0) = 0). Within
-# |x - x0| <= 0.25 the terms shrink by (0.25 / x0)^k, so 24 terms reach 1e-18.
-_PSI_ROOT_RADIUS = 0.25
+# Taylor series psi(x) = sum_{k>=1} (-1)^(k+1) zeta(k+1, x0) (x - x0)^k (psi(x0) = 0), used on
+# [1, 2]. Its radius is x0 (the pole at 0), so terms shrink at least like (0.54 / x0)^k and 40
+# of them reach 1e-17 relative, root included.
 _PSI_ROOT_SERIES = [
-    (-1) ** (k + 1) * float(_hurwitz_zeta(k + 1, np.array(_PSI_ROOT_HI))) for k in range(1, 25)]
+    (-1) ** (k + 1) * float(_hurwitz_zeta(k + 1, np.array(_PSI_ROOT_HI))) for k in range(1, 41)]
 
 
 def _digamma_positive(x):
     """digamma for finite or infinite float64 ``x > 0``."""
     out = np.empty_like(x)
 
-    # Near the root the shift-and-subtract below cancels to nothing; a Taylor series does not.
-    root = np.abs(x - _PSI_ROOT_HI) <= _PSI_ROOT_RADIUS
-    d = (x[root] - _PSI_ROOT_HI) - _PSI_ROOT_LO
+    # x >= 10: asymptotic series psi(x) = log x - 1/(2x) - sum_k B_2k / (2k x^2k); its 9th term
+    # is below 1e-18.
+    big = x >= 10
+    xb = x[big]
+    inv2 = 1.0 / (xb * xb)
+    series = np.zeros_like(xb)
+    for k in range(8, 0, -1):
+        series = series * inv2 + _BERNOULLI[k - 1] / (2 * k)
+    out[big] = np.log(xb) - 0.5 / xb - series * inv2
+
+    # 0 < x < 10: move x to r in [1, 2] with psi(x + 1) = psi(x) + 1/x, then the Taylor series
+    # about the root. Going down from x >= 2 (x - i is exact) adds positive terms to
+    # psi(r) >= -0.58; going up from x < 1 adds -1/x to psi(r) <= -0.42: neither cancels.
+    xs = x[~big]
+    correction = np.where(xs < 1, -1.0 / xs, 0.0)
+    m = np.where(xs >= 2, np.floor(xs) - 1.0, 0.0)
+    for i in range(1, 9):
+        correction += np.where(i <= m, 1.0 / (xs - i), 0.0)
+    r = np.where(xs < 1, xs + 1.0, xs - m)
+    d = (r - _PSI_ROOT_HI) - _PSI_ROOT_LO
     acc = np.zeros_like(d)
     for c in reversed(_PSI_ROOT_SERIES):
         acc = (acc + c) * d
-    out[root] = acc
-
-    # Elsewhere: psi(x) = psi(x + m) - sum_{i<m} 1/(x + i) with x + m >= 10, then the asymptotic
-    # series psi(y) = log y - 1/(2y) - sum_k B_2k / (2k y^2k), whose 9th term is below 1e-18.
-    rest = ~root
-    y = x[rest]
-    shift_sum = np.zeros_like(y)
-    for _ in range(10):
-        low = y < 10
-        shift_sum += np.where(low, 1.0 / y, 0.0)
-        y = np.where(low, y + 1.0, y)
-    inv2 = 1.0 / (y * y)
-    series = np.zeros_like(y)
-    for k in range(8, 0, -1):
-        series = series * inv2 + _BERNOULLI[k - 1] / (2 * k)
-    out[rest] = np.log(y) - 0.5 / y - series * inv2 - shift_sum
+    out[~big] = acc + correction
     return out
 
 
@@ -239,7 +249,7 @@ def _cot_derivative_poly(n):
         for i, c in enumerate(dp):
             p[i] -= c
             p[i + 2] -= c
-    return [float(c) for c in p]
+    return [_as_float(c) for c in p]
 
 
 def _polygamma_positive(n, x):
@@ -247,7 +257,7 @@ def _polygamma_positive(n, x):
     if n == 0:
         return _digamma_positive(x)
     # psi^(n)(x) = (-1)^(n+1) n! zeta(n + 1, x)
-    return (-1) ** (n + 1) * math.factorial(n) * _hurwitz_zeta(n + 1, x)
+    return (-1) ** (n + 1) * _as_float(math.factorial(n)) * _hurwitz_zeta(n + 1, x)
 
 
 def _polygamma_np(n, x):
@@ -261,15 +271,18 @@ def _polygamma_np(n, x):
     neg = (x < 0) & (x != np.floor(x))
     xn = x[neg]
     c = _cot_pi(xn)
-    cot_term = np.zeros_like(xn)
-    for coef in reversed(_cot_derivative_poly(n)):
+    # Horner from the leading coefficient: starting from 0 would give 0 * inf = nan when cot
+    # overflows (x within a subnormal of an integer), where the true result is infinite.
+    poly = _cot_derivative_poly(n)
+    cot_term = np.full_like(xn, poly[-1])
+    for coef in reversed(poly[:-1]):
         cot_term = cot_term * c + coef
     out[neg] = (-1) ** n * _polygamma_positive(n, 1.0 - xn) - np.pi ** (n + 1) * cot_term
     return out
 
 
 # --------------------------------------------------------------------------------------------
-# erfinv
+# erf, erfc, erfinv
 # --------------------------------------------------------------------------------------------
 
 _ERF = np.frompyfunc(math.erf, 1, 1)
@@ -278,11 +291,12 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def _erf_np(x):
-    return _ERF(x).astype(np.float64)
+    # The ufunc yields objects (a bare Python float for 0-d input); asarray covers both.
+    return np.asarray(_ERF(x), dtype=np.float64)
 
 
 def _erfc_np(x):
-    return _ERFC(x).astype(np.float64)
+    return np.asarray(_ERFC(x), dtype=np.float64)
 
 
 def _erfinv_np(x):
@@ -297,12 +311,15 @@ def _erfinv_np(x):
     b = 2.0 / (np.pi * a) + 0.5 * log_1mt2
     root = np.sqrt(b * b - log_1mt2 / a)
     y = np.sqrt(np.where(b > 0, (-log_1mt2 / a) / (root + b), root - b))
-    # Halley steps on f(y) = erf(y) - t (cubic convergence: 2e-3 -> 1e-8 -> below 1 ulp; the
-    # third step mops up the rounding of the second). For t >= 0.5, f = (1 - t) - erfc(y), whose
-    # two terms are exact and accurate to the ulp of erfc, so y stays accurate next to 1.
+    # Halley steps on f(y) = erf(y) - t. Convergence is cubic, but the start is poorer in the far
+    # tail (t > 1 - 1e-8), which needs the third step to get below 1 ulp. For t >= 0.5,
+    # f = (1 - t) - erfc(y): 1 - t is exact and erfc keeps its relative accuracy, so y stays
+    # accurate as t -> 1.
     upper = t >= 0.5
+    f = np.empty_like(y)
     for _ in range(3):
-        f = np.where(upper, (1.0 - t) - _erfc_np(y), _erf_np(y) - t)
+        f[upper] = (1.0 - t[upper]) - _erfc_np(y[upper])
+        f[~upper] = _erf_np(y[~upper]) - t[~upper]
         u = f / (_TWO_OVER_SQRT_PI * np.exp(-y * y))
         y = y - u / (1.0 + y * u)
     return np.copysign(y, x)
@@ -377,7 +394,7 @@ def polygamma(n, x):
     if n == 0:
         return digamma(x)
     xp, x64, dtype = _prepare(x)
-    out = _polygamma_np(n, x64) if xp is np else _cupyx("polygamma")(n, x64)
+    out = _polygamma_np(n, x64) if xp is np else _cupyx("polygamma")(xp.asarray(float(n)), x64)
     pole_value = (-1) ** (n + 1) * xp.inf
     out = xp.where(_is_pole(xp, x64), pole_value, out)
     out = xp.where(xp.isneginf(x64), xp.nan if n == 1 else pole_value, out)

@@ -29,14 +29,15 @@ class _ToCopy:
 
 
 def _to(self, npdt, dev, copy=False):
-    """Internal: the differentiable conversion. ``npdt`` numpy dtype or None, ``dev`` device or None."""
+    """Internal: the differentiable conversion. ``npdt`` numpy dtype or None, ``dev`` device or None.
+    Returns ``self`` when nothing changes and no copy is asked for (torch's rule)."""
     d = self._data
-    if (npdt is None or d.dtype == npdt) and (dev is None or _backend.device_of(d) == dev):
-        return self.clone() if copy else self
+    if (npdt is None or d.dtype == npdt) and (dev is None or _backend.device_of(d) == dev) and not copy:
+        return self
     if npdt is not None and np.dtype(npdt).kind != "f":
         # integral results carry no graph
-        y = d.astype(npdt) if d.dtype != npdt else d
-        return Tensor._wrap(_backend.to_device(y, dev) if dev is not None else y.copy() if y is d else y)
+        y = d.astype(npdt) if d.dtype != npdt else d.copy()
+        return Tensor._wrap(_backend.to_device(y, dev) if dev is not None else y)
     return apply(_ToCopy, self, npdt=npdt, dev=dev)
 
 
@@ -45,24 +46,30 @@ def _to_np_dtype(self, npdt):
 
 
 def _parse_to(args, kwargs):
+    """torch's overloads: to(dtype), to(device[, dtype]), to(tensor), each then non_blocking, copy."""
     dtype = kwargs.pop("dtype", None)
     device = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
     kwargs.pop("memory_format", None)
-    for a in args:
-        if isinstance(a, _dtypes.dtype):
-            dtype = a
-        elif isinstance(a, Tensor):
-            dtype, device = a.dtype, a.device
-        elif isinstance(a, (str, _backend.device, int)) and not isinstance(a, bool):
-            device = a
-        elif isinstance(a, bool):
-            pass
-        elif a is not None:
-            raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {list(kwargs)}")
+    args = list(args)
+    if args and isinstance(args[0], Tensor):
+        other = args.pop(0)
+        dtype, device = other.dtype, other.device
+    elif args and isinstance(args[0], (str, _backend.device)) or args and type(args[0]) is int:
+        device = args.pop(0)
+        if args and isinstance(args[0], _dtypes.dtype):
+            dtype = args.pop(0)
+    elif args and (isinstance(args[0], _dtypes.dtype) or args[0] is None):
+        dtype = args.pop(0)
+    # what remains: non_blocking, copy
+    if len(args) > 2 or not all(isinstance(a, bool) for a in args):
+        raise TypeError(f"to() received an invalid combination of arguments - got {tuple(args)} after the "
+                        "dtype/device/tensor argument; expected (non_blocking: bool, copy: bool)")
+    if len(args) == 2:
+        copy = args[1]
     return dtype, device, copy
 
 

@@ -26,73 +26,125 @@ def _npdt(dtype):
     return _dtypes.from_numpy_dtype(dtype).np
 
 
+_FACTORY_GRAD_ERR = "Only Tensors of floating point and complex dtype can require gradients"
+
+
 def _finish(arr, device, requires_grad):
     dev = _backend.as_device(device)
     if dev.type != "cpu" or not isinstance(arr, np.ndarray):
         arr = _backend.to_device(arr, dev)
     t = Tensor._wrap(arr)
     if requires_grad:
-        t.requires_grad_(True)
+        if arr.dtype.kind != "f":
+            raise RuntimeError(_FACTORY_GRAD_ERR)
+        t._requires_grad = True
     return t
 
 
-def _infer_dtype(data):
-    """torch.tensor's inference: any float -> default dtype, else any int -> int64, else bool."""
-    kinds = set()
-    stack = [data]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, Tensor):
-            kinds.add(("t", x.dtype))
-        elif isinstance(x, np.ndarray):
-            kinds.add(("t", _dtypes.from_numpy_dtype(x.dtype)))
-        elif isinstance(x, (bool, np.bool_)):
-            kinds.add(("s", _dtypes.bool_))
-        elif isinstance(x, numbers.Integral):
-            kinds.add(("s", _dtypes.int64))
-        elif isinstance(x, numbers.Real):
-            kinds.add(("s", _dtypes.get_default_dtype() if not isinstance(x, np.floating)
-                       else _dtypes.from_numpy_dtype(np.asarray(x).dtype)))
-        elif isinstance(x, (list, tuple)):
-            stack.extend(x)
-        else:
-            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
-    if not kinds:
-        return _dtypes.get_default_dtype()
+def _scan(data):
+    """torch.tensor's inference over nested sequences: the shape (checked at every level, with torch's
+    messages) and the dtype (any float -> the default dtype, else any int -> int64, else bool;
+    numpy arrays/scalars and 0-d tensors inside keep their dtype category)."""
+    shape = []
+    x = data
+    while isinstance(x, (list, tuple)):
+        shape.append(len(x))
+        if not x:
+            break
+        x = x[0]
     best = None
-    for _, d in kinds:
-        best = d if best is None else _dtypes.promote_types(best, d)
-    return best
+    level = [data]
+    for dim in range(len(shape) + 1):
+        nxt = []
+        for x in level:
+            if dim < len(shape):
+                if not isinstance(x, (list, tuple)):
+                    raise TypeError(f"not a sequence: expected a sequence at dim {dim}, got {type(x).__name__}")
+                if len(x) != shape[dim]:
+                    raise ValueError(f"expected sequence of length {shape[dim]} at dim {dim} (got {len(x)})")
+                nxt.extend(x)
+                continue
+            if isinstance(x, (list, tuple)):
+                raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as a number: expected a "
+                                f"number at dim {dim}, got a sequence of length {len(x)}")
+            d = _scalar_kind(x)
+            best = d if best is None else _dtypes.promote_types(best, d)
+        level = nxt
+    return tuple(shape), best or _dtypes.get_default_dtype()
 
 
-def _to_host(data):
-    if isinstance(data, Tensor):
-        return _backend.asnumpy(data._data)
-    if isinstance(data, (list, tuple)):
-        return [_to_host(x) for x in data]
-    return data
+def _scalar_kind(x):
+    if isinstance(x, Tensor):
+        if x._data.size != 1:
+            raise TypeError(f"a Tensor with {x._data.size} elements cannot be an element of a nested list passed to "
+                            "torch.tensor(): only one-element tensors can (use torch.stack to join tensors)")
+        return _dtypes._NP2DT[x._data.dtype]
+    if isinstance(x, (bool, np.bool_)):
+        return _dtypes.bool_
+    if isinstance(x, (np.integer, np.floating, np.ndarray)):
+        return _dtypes.from_numpy_dtype(x.dtype)
+    if isinstance(x, numbers.Integral):
+        return _dtypes.int64
+    if isinstance(x, numbers.Real):
+        return _dtypes.get_default_dtype()
+    if isinstance(x, str):
+        raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
+    raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
+
+
+def _flatten_values(data, ndim):
+    """Python numbers of a nested list in C order (0-d tensors read with item())."""
+    level = [data]
+    for _ in range(ndim):
+        level = [y for x in level for y in x]
+    return [x.item() if isinstance(x, (Tensor, np.generic)) else x for x in level]
+
+
+def _checked_cast(arr, npdt):
+    """Cast with torch's overflow check for integral targets (torch raises where numpy would wrap
+    or produce garbage; like torch, unsigned targets accept values down to the signed minimum)."""
+    if npdt.kind in "iu" and arr.dtype != npdt and arr.size:
+        info = np.iinfo(npdt)
+        lo = -(1 << (8 * npdt.itemsize - 1)) if npdt.kind == "u" else info.min
+        a = arr if arr.dtype.kind != "f" else arr[np.isfinite(arr)] if not np.all(np.isfinite(arr)) else arr
+        if a.size != arr.size or (a.size and (a.min() < lo or a.max() > info.max)):
+            raise RuntimeError(f"value cannot be converted to type {_dtypes._NP2DT[npdt].name} without overflow")
+    with np.errstate(invalid="ignore", over="ignore"):
+        return arr.astype(npdt)
+
+
+def _from_python(data, dtype):
+    shape, inferred = _scan(data)
+    vals = _flatten_values(data, len(shape))
+    npdt = _npdt(dtype) if dtype is not None else inferred.np
+    kind = inferred.np.kind
+    try:
+        # Python floats are read as doubles and rounded once to the target dtype
+        src = np.array(vals, dtype=object if kind in "iu" else np.float64 if kind == "f" else np.bool_)
+    except OverflowError:
+        raise ValueError("Overflow when unpacking long long") from None
+    if src.dtype == object:  # Python ints: check the int64 range before casting
+        if src.size and (min(vals) < -(1 << 63) or max(vals) >= 1 << 63):
+            raise ValueError("Overflow when unpacking long long")
+        src = src.astype(np.int64)
+    return _checked_cast(src, npdt).reshape(shape)
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    """Matches `torch.tensor`: always copies; infers torch's dtype from Python data."""
+    """Matches `torch.tensor`: always copies; infers torch's dtype from Python data (numpy arrays and
+    tensors keep theirs). A tensor's device is kept unless ``device`` is given."""
     if isinstance(data, Tensor):
         arr = data._data.copy()
         if dtype is not None:
-            arr = arr.astype(_npdt(dtype))
-        if device is None:
-            device = data.device
-        return _finish(arr, device, requires_grad)
-    if not isinstance(data, np.ndarray) and not _is_array_like(data):
-        dt = _npdt(dtype) if dtype is not None else _infer_dtype(data).np
-        arr = np.array(_to_host(data), dtype=dt)
-    else:
+            arr = _checked_cast(arr, _npdt(dtype)) if _backend.get_xp(arr) is np else arr.astype(_npdt(dtype))
+        return _finish(arr, data.device if device is None else device, requires_grad)
+    if isinstance(data, np.ndarray) or _is_array_like(data):
         arr = np.array(_backend.asnumpy(data) if not isinstance(data, np.ndarray) else data, copy=True)
+        _dtypes.from_numpy_dtype(arr.dtype)  # raises torch's TypeError on unsupported dtypes
         if dtype is not None:
-            arr = arr.astype(_npdt(dtype))
-        else:
-            _dtypes.from_numpy_dtype(arr.dtype)  # raises torch's TypeError on unsupported dtypes
-    if arr.dtype == object:
-        raise ValueError("too many dimensions or ragged nested sequence")
+            arr = _checked_cast(arr, _npdt(dtype))
+    else:
+        arr = _from_python(data, dtype)
     return _finish(arr, device, requires_grad)
 
 
@@ -102,22 +154,37 @@ def _is_array_like(x):
 
 
 def as_tensor(data, dtype=None, device=None):
-    """Matches `torch.as_tensor`: shares memory with numpy arrays and tensors when it can."""
+    """Matches `torch.as_tensor`: shares memory with numpy arrays and tensors when no conversion is needed."""
     if isinstance(data, Tensor):
-        t = data
-        if dtype is not None:
-            t = t.to(dtype)
-        if device is not None:
-            t = t.to(device)
-        return t
+        return data.to(device=device, dtype=dtype)
     if isinstance(data, np.ndarray):
+        _dtypes.from_numpy_dtype(data.dtype)
         arr = data if dtype is None else data.astype(_npdt(dtype), copy=False)
-        _dtypes.from_numpy_dtype(arr.dtype)
         return _finish(arr, device, False)
     return tensor(data, dtype=dtype, device=device)
 
 
-asarray = as_tensor
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    """Matches `torch.asarray`: a tensor comes back as itself, a numpy array as a tensor over the same
+    memory, unless a dtype/device conversion (differentiable) or ``copy=True`` asks for new storage;
+    ``copy=False`` raises instead. ``requires_grad=True`` marks the result (in place for a tensor)."""
+    if isinstance(obj, (Tensor, np.ndarray)):
+        t = obj if isinstance(obj, Tensor) else from_numpy(obj)
+        r = t.to(device=device, dtype=dtype)
+        if r is not t and copy is False:
+            raise ValueError(f"can't alias tensor with dtype '{t.dtype}' on '{t.device}' into dtype '{r.dtype}' on "
+                             f"'{r.device}' (copy=False).")
+        if r is t and copy:
+            r = t.clone()
+    elif copy is False:
+        raise ValueError("can't alias arbitrary sequence into a tensor.")
+    else:
+        r = tensor(obj, dtype=dtype, device=device)
+    if requires_grad:
+        if r._data.dtype.kind != "f":
+            raise RuntimeError(_FACTORY_GRAD_ERR)
+        r.requires_grad_(True)
+    return r
 
 
 def from_numpy(ndarray):
@@ -140,7 +207,9 @@ def from_dlpack(ext_tensor):
     return Tensor._wrap(arr)
 
 
-def _size(size):
+def _size(size, name=None):
+    if name is not None and not size:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     out = []
@@ -166,34 +235,47 @@ def _filled(fill, size, dtype, device, requires_grad):
         arr = xp.ones(size, dtype=dt)
     else:
         arr = xp.full(size, fill, dtype=dt)
-    t = Tensor._wrap(arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    return _finish(arr, device, requires_grad)
+
+
+def _out(t, out):
+    """torch's ``out=``: the result is written into ``out`` (resized to the result's shape, in
+    ``out``'s dtype), which is returned."""
+    if out is None:
+        return t
+    from ._core import check_inplace  # noqa: PLC0415
+    check_inplace(out)
+    out._data = _backend.to_device(t._data.astype(out._data.dtype, copy=False), out.device)
+    out._vc[0] += 1
+    return out
 
 
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Matches `torch.zeros`."""
-    return _filled(0, _size(size), dtype, device, requires_grad)
+    return _out(_filled(0, _size(size, "zeros"), dtype, device, requires_grad), out)
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Matches `torch.ones`."""
-    return _filled(1, _size(size), dtype, device, requires_grad)
+    return _out(_filled(1, _size(size, "ones"), dtype, device, requires_grad), out)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, memory_format=None):
     """Matches `torch.empty` (refgrad zero-fills: uninitialised memory is never handed out)."""
-    return _filled(0, _size(size), dtype, device, requires_grad)
+    return _out(_filled(0, _size(size, "empty"), dtype, device, requires_grad), out)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    """Matches `torch.full`: dtype inferred from fill_value when not given."""
+    """Matches `torch.full`: dtype inferred from fill_value when not given (bool, int64 or the
+    default float dtype)."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     if dtype is None:
         dtype = _dtypes.scalar_dtype(fill_value)
-    return _filled(fill_value, _size((size,) if not isinstance(size, int) else (size,)), dtype, device,
-                   requires_grad)
+    return _out(_filled(fill_value, _size(tuple(size)), dtype, device, requires_grad), out)
 
 
 def _like(t, dtype, device):
@@ -222,23 +304,45 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    """Matches `torch.arange`: integer arguments give int64, any float gives the default dtype."""
+    """Matches `torch.arange`: integer arguments give int64, any float gives the default dtype.
+    Floating results: length ceil((end - start) / step), element i = start + i * step in double.
+    Integral results: like torch, the arguments are first truncated to integers."""
     if end is None:
         start, end = 0, start
-    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    start, end, step = vals
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (end - start) / step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    start, end, step = vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    integral = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals)
+    if not all(math.isfinite(v) for v in vals):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
     if dtype is None:
-        dtype = _dtypes.int64 if all(isinstance(v, (int, np.integer)) for v in vals) \
-            else _dtypes.get_default_dtype()
-    n = math.ceil((end - start) / step)
-    # torch computes start + i * step in double precision then casts
-    arr = (start + np.arange(n, dtype=np.float64) * step) if _npdt(dtype).kind == "f" or \
-        not all(isinstance(v, (int, np.integer)) for v in vals) else np.arange(start, end, step, dtype=np.int64)
-    return _finish(np.asarray(arr).astype(_npdt(dtype)), device, requires_grad)
+        dtype = _dtypes.int64 if integral else _dtypes.get_default_dtype()
+    npdt = _npdt(dtype)
+    if npdt.kind in "iu":
+        if any(abs(v) >= 2 ** 63 for v in vals):
+            raise RuntimeError("value cannot be converted to type int64_t without overflow")
+        xs, xe, xt = (int(v) for v in vals)  # C++ truncation toward zero
+        if xt == 0:
+            # a float step that truncates to 0 is rejected by torch's Python layer (ValueError)
+            raise (ValueError if step != 0 else RuntimeError)("step must be nonzero")
+        _check_range(xs, xe, xt)
+        if npdt == np.int64:
+            sgn = 1 if xt > 0 else -1
+            num = xe - xs + xt - sgn
+            n = abs(num) // abs(xt) * (1 if (num >= 0) == (xt > 0) else -1)
+        else:
+            n = math.ceil((end - start) / step)
+        arr = xs + np.arange(max(n, 0), dtype=np.int64) * xt
+    else:
+        if step == 0:
+            raise RuntimeError("step must be nonzero")
+        _check_range(start, end, step)
+        n = math.ceil((end - start) / step)
+        arr = start + np.arange(n, dtype=np.float64) * step
+    return _out(_finish(arr.astype(npdt), device, requires_grad), out)
+
+
+def _check_range(start, end, step):
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
@@ -246,8 +350,12 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     dtype = dtype if dtype is not None else _dtypes.get_default_dtype()
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
+    if not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
+    if _npdt(dtype).kind in "iu":
+        start, end = int(start), int(end)  # torch converts the bounds to the integral type first
     # torch: first half from start, second half from end (symmetric rounding)
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
     i = np.arange(steps, dtype=np.float64)
@@ -255,7 +363,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     arr = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
     if steps == 1:
         arr = np.array([start], dtype=np.float64)
-    return _finish(arr.astype(_npdt(dtype)), device, requires_grad)
+    return _out(_finish(arr.astype(_npdt(dtype)), device, requires_grad), out)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
@@ -263,13 +371,16 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     """Matches `torch.logspace`."""
     dtype = dtype if dtype is not None else _dtypes.get_default_dtype()
     lin = linspace(start, end, steps, dtype=_dtypes.float64)._data
-    return _finish(np.power(float(base), lin).astype(_npdt(dtype)), device, requires_grad)
+    return _out(_finish(np.power(float(base), lin).astype(_npdt(dtype)), device, requires_grad), out)
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Matches `torch.eye`."""
     dt = _npdt(dtype) if dtype is not None else _dtypes.get_default_dtype().np
-    return _finish(np.eye(n, n if m is None else m, dtype=dt), device, requires_grad)
+    m = n if m is None else m
+    if n < 0 or m < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {min(n, m)}")
+    return _out(_finish(np.eye(n, m, dtype=dt), device, requires_grad), out)
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
@@ -278,9 +389,10 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
 
 
 def _legacy_ctor(*args, **kwargs):
-    if len(args) == 1 and not isinstance(args[0], int):
+    # torch.Tensor(data) copies data in the default dtype; torch.Tensor(*sizes) allocates (we zero-fill)
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
         return tensor(args[0], dtype=_dtypes.get_default_dtype())
-    return zeros(*args, **kwargs)
+    return zeros(*(args or (0,)), **kwargs)
 
 
 # -- random ---------------------------------------------------------------------------------------
@@ -352,28 +464,31 @@ def _rng(generator):
     return (generator or default_generator)._rng
 
 
-def _float_dt(dtype):
+def _float_dt(dtype, kernel):
     dt = _npdt(dtype) if dtype is not None else _dtypes.get_default_dtype().np
     if dt.kind != "f":
-        raise RuntimeError(f"expected a floating-point dtype, got {dt}")
+        # torch has no integral kernel for continuous distributions
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_dtypes._NP2DT[dt].name}\'')
     return dt
 
 
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Matches `torch.rand`: uniform on [0, 1)."""
-    dt = _float_dt(dtype)
-    return _finish(_rng(generator).random(_size(size)).astype(dt), device, requires_grad)
+    dt = _float_dt(dtype, "check_uniform_bounds")
+    return _out(_finish(_rng(generator).random(_size(size, "rand")).astype(dt), device, requires_grad), out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Matches `torch.randn`: standard normal."""
-    dt = _float_dt(dtype)
-    return _finish(_rng(generator).standard_normal(_size(size)).astype(dt), device, requires_grad)
+    dt = _float_dt(dtype, "normal_kernel_cpu")
+    return _out(_finish(_rng(generator).standard_normal(_size(size, "randn")).astype(dt), device, requires_grad), out)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
             requires_grad=False):
-    """Matches `torch.randint`: integers in [low, high), int64 by default."""
+    """Matches `torch.randint`: integers in [low, high), int64 by default; ``randint(high, size)``."""
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:
@@ -381,23 +496,26 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dt = _npdt(dtype) if dtype is not None else np.dtype(np.int64)
-    return _finish(_rng(generator).integers(low, high, size=_size((size,))).astype(dt), device, requires_grad)
+    arr = _rng(generator).integers(low, high, size=_size((size,))).astype(dt)
+    return _out(_finish(arr, device, requires_grad), out)
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Matches `torch.randperm`."""
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
     dt = _npdt(dtype) if dtype is not None else np.dtype(np.int64)
-    return _finish(_rng(generator).permutation(n).astype(dt), device, requires_grad)
+    return _out(_finish(_rng(generator).permutation(n).astype(dt), device, requires_grad), out)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):  # noqa: A002
     dt, dev = _like(input, dtype, device)
-    return rand(*input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return rand(tuple(input.shape), dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):  # noqa: A002
     dt, dev = _like(input, dtype, device)
-    return randn(*input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return randn(tuple(input.shape), dtype=dt, device=dev, requires_grad=requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,  # noqa: A002
@@ -421,9 +539,11 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         return _finish(arr, ref.device, False)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    dt = _float_dt(dtype)
-    return _finish((mean + std * rng.standard_normal(_size((size,) if isinstance(size, int) else (size,)))
-                    ).astype(dt), device, requires_grad)
+    if size is None:
+        raise TypeError("normal() with float mean and std needs a size")
+    dt = _float_dt(dtype, "normal_kernel_cpu")
+    arr = (mean + std * rng.standard_normal(_size((size,)))).astype(dt)
+    return _out(_finish(arr, device, requires_grad), out)
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):  # noqa: A002
@@ -448,12 +568,15 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     rng = _rng(generator)
     out_rows = []
     for r in rows:
-        tot = r.sum()
-        if tot <= 0:
+        if r.sum() <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not replacement and np.count_nonzero(r) < num_samples:
-            raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative category to sample)")
-        out_rows.append(rng.choice(len(r), size=num_samples, replace=replacement, p=r / tot))
+        if replacement:
+            out_rows.append(rng.choice(len(r), size=num_samples, replace=True, p=r / r.sum()))
+        else:
+            # torch's sampler without replacement: the top num_samples of w / Exp(1) keys, so that
+            # zero-weight categories come last (in index order) once the others are used up
+            keys = r / rng.exponential(size=len(r))
+            out_rows.append(np.argsort(-keys, kind="stable")[:num_samples])
     arr = np.stack(out_rows).astype(np.int64)
     if w.ndim == 1:
         arr = arr[0]
@@ -467,9 +590,10 @@ def poisson(input, generator=None):  # noqa: A002
 
 # -- in-place random fills (used by nn.init and dropout) ------------------------------------------
 def _fill(self, arr):
-    from ._core import write_into  # noqa: PLC0415
-    write_into(self, Tensor._wrap(_backend.to_device(arr.astype(self._data.dtype), self.device)))
-    return self
+    """Overwrite ``self`` with host values ``arr`` (torch's in-place fills: uniform_, normal_, ...)."""
+    from ._core import inplace  # noqa: PLC0415 - _core imports this module's Tensor plumbing
+    value = Tensor._wrap(_backend.to_device(arr, self.device).astype(self._data.dtype, copy=False))
+    return inplace(self, lambda s: value)
 
 
 def _uniform_(self, a=0.0, b=1.0, *, generator=None):
@@ -495,12 +619,13 @@ def _exponential_(self, lambd=1.0, *, generator=None):
 
 
 def _fill_(self, value):
-    from ._core import check_inplace  # noqa: PLC0415
-    check_inplace(self)
-    v = value.item() if isinstance(value, Tensor) else value
-    self._data[...] = v
-    self._version[0] += 1
-    return self
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value._data.ndim} dimensions.")
+        value = value.item()
+    xp = _backend.get_xp(self._data)
+    return _fill(self, xp.full(self._data.shape, value, dtype=self._data.dtype))
 
 
 def _zero_(self):
@@ -525,7 +650,8 @@ register_methods({
     "new_zeros": _new_filled(0), "new_ones": _new_filled(1), "new_empty": _new_filled(0),
     "new_full": _new_filled("full"), "new_tensor": _new_filled("tensor"),
     "bernoulli": lambda self, p=None, *, generator=None: bernoulli(self, p, generator=generator),
-    "multinomial": lambda self, n, replacement=False, *, generator=None: multinomial(self, n, replacement, generator=generator),
+    "multinomial": lambda self, n, replacement=False, *, generator=None: multinomial(
+        self, n, replacement, generator=generator),
 })
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full",
