@@ -16,6 +16,10 @@ def verify(session):
     profile = os.environ.get("HYPOTHESIS_PROFILE", "ci")
     session.run("python", "-m", "pytest", "-n", os.environ.get("PYTEST_XDIST_WORKERS", "auto"),
                 "--hypothesis-profile", profile, "-q", *session.posargs)
+    # the full gradcheck sweep (cpu, and cuda where CuPy sees a GPU), reports under reports/
+    session.run("python", "-m", "gradcheck", "--device", "all", "--jobs", os.environ.get("GRADCHECK_JOBS", "2"),
+                "--no-progress", "--json", "reports/gradcheck.json", "--junit", "reports/gradcheck.xml",
+                "--markdown", "reports/gradcheck.md")
 
 
 @nox.session(python=PYTHON)

@@ -163,7 +163,8 @@ def compare(actual, expected, rtol: float, atol: float, what: str) -> Cmp:
         return Cmp(False, np.inf, np.inf, 0.0, f"{what}: NaN at {np.argwhere(nan_a != nan_e)[0].tolist()} "
                                                f"in one side only")
     same = (a64 == e64) | nan_a  # equal infinities and NaN pairs
-    diff = np.where(same, 0.0, np.abs(a64 - e64))
+    with np.errstate(invalid="ignore"):  # inf - inf where both sides agree (masked by ``same``)
+        diff = np.where(same, 0.0, np.abs(a64 - e64))
     allowed = atol + rtol * np.abs(e64)
     allowed = np.where(np.isfinite(allowed), allowed, np.inf)
     worst = np.unravel_index(np.argmax(np.where(allowed > 0, diff / np.maximum(allowed, 1e-300), diff)), a.shape)
@@ -297,7 +298,7 @@ def _fd_directional(ctx: Ctx, sample: Sample, pos, cots64, us, h, ulps=_fd.ROUND
     return _fd.derivative(phi, h, ulps)
 
 
-@register_check("op", "vjp", group="oracle", needs_oracle=True)
+@register_check("op", "vjp", group="oracle", needs_oracle=True, applies=lambda s, d: s.supports_grad)
 def check_vjp(ctx: Ctx) -> Result:
     outs, ins, pos = forward(ctx, ctx.dtype, ctx.device)
     outs_t, ins_t, pos_t = forward(ctx, ctx.dtype, "cpu", engine=ctx.torch)

@@ -60,6 +60,7 @@ Options:
   --markdown PATH    write a Markdown report
   --no-oracle        run without torch even when it is importable
   --no-progress      no progress bar (it is off anyway when stderr is not a terminal)
+  --mutations        the mutation self-test instead of the sweep (see below): prints the kill rate
 
 Checking your own code::
 
@@ -70,6 +71,23 @@ NAME is a function of refgrad tensors or an ``autograd.Function`` subclass (its 
 ``--shapes`` gives one shape per input (``scalar`` for 0-d); ``--order 2`` adds double backward;
 ``--dtype`` the dtype for the invariants (FD runs in float64); ``--low/--high`` the value range.
 Targets get the fd, invariants (and gradgrad_fd) checks.
+
+The harness's own mutation self-test (sensitivity is proven)::
+
+    refgrad-gradcheck --mutations                  # every mutation: table + "kill rate: k/n (100%)"
+    refgrad-gradcheck --mutations -k softmax       # mutations by name (substring/glob) or target op
+    refgrad-gradcheck --mutations --no-oracle      # the kill rate of finite differences alone
+    refgrad-gradcheck --mutations --checks fd      # ... or of any subset of the checks
+    refgrad-gradcheck --mutations --list           # the catalogue
+
+Each mutation (gradcheck/mutations.py) monkeypatches a wrong backward rule into a real refgrad op
+(sign flip, scale 1e-4 off, dropped broadcast reduction, transposed matmul gradient, softmax without
+its correction term, wrong tie rule, a backward ignoring its incoming gradient, a detached second
+derivative, ...), runs that op's probe spec on cpu and records which checks fail. The table shows,
+per mutation, the checks that caught it and the verdict: killed, SURVIVED (no check failed), WEAK
+(a check that must catch it did not), INVALID (the unmutated probe fails) or n/a (a tie/kink
+convention, which only the oracle can judge, with the oracle off). Exit 1 unless every applicable
+mutation is killed.
 
 Exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 usage or import error.
 """
@@ -117,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", metavar="PATH")
     p.add_argument("--no-oracle", action="store_true", help="finite differences only, even with torch installed")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--mutations", action="store_true",
+                   help="the harness's mutation self-test: inject wrong backward rules, report the kill rate")
     g = p.add_argument_group("checking your own code")
     g.add_argument("--target", metavar="FILE.py:NAME", help="a function of tensors or an autograd.Function")
     g.add_argument("--shapes", help="one shape per input: 3x4,4,scalar")
@@ -175,6 +195,8 @@ def _main(args) -> int:
     devices, dtypes, checks = _validate(args)
     if args.no_oracle:
         _oracle.set_enabled(False)
+    if args.mutations:
+        return _mutations(args, dtypes, checks)
     n_samples = args.samples if args.samples is not None else (FAST_SAMPLES if args.fast else DEFAULT_SAMPLES)
     if args.fast and dtypes is None:
         dtypes = ["float64"]
@@ -240,6 +262,39 @@ def _main(args) -> int:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write(_report.markdown(results, summary))
     return 1 if summary["failed"] else 0
+
+
+def _mutations(args, dtypes, checks) -> int:
+    """--mutations: run the catalogue (or the -k selection), print the table and the kill rate."""
+    import time  # noqa: PLC0415
+
+    for flag, given in (("--target", args.target), ("--shapes", args.shapes), ("--json", args.json),
+                        ("--junit", args.junit), ("--markdown", args.markdown), ("--kind", args.kind)):
+        if given:
+            raise UsageError(f"{flag} is not used with --mutations (mutations run on their own op probes)")
+    if args.device == "cuda":
+        raise UsageError("--mutations runs on cpu (a backward rule is wrong on every device)")
+    from . import mutations as _mut  # noqa: PLC0415
+
+    selected = _mut.select(_csv(args.patterns))
+    if not selected:
+        raise UsageError(f"no mutation matches -k {','.join(_csv(args.patterns))!r} (see --mutations --list)")
+    if args.list:
+        rows = [[m.name, m.target, m.kind, ",".join(sorted(m.expect)), "yes" if m.needs_oracle else "no",
+                 m.description] for m in selected]
+        print("\n".join(_report._table(["mutation", "target", "kind", "must be caught by", "oracle only",
+                                          "description"], rows) + [f"{len(selected)} mutations"]))
+        return 0
+    if _oracle.get_torch() is None:
+        print(f"ORACLE SKIPPED: {_oracle.unavailable_reason()}; mutations are judged by finite differences "
+              f"and invariants only (tie/kink conventions: n/a).", file=sys.stderr)
+    n_samples = args.samples if args.samples is not None else (FAST_SAMPLES if args.fast else None)
+    t0 = time.perf_counter()
+    outcomes = _mut.run_all(selected, seed=args.seed, checks=checks, dtypes=dtypes, sample=args.sample,
+                            n_samples=n_samples)
+    print(_mut.table(outcomes))
+    print(f"{len(outcomes)} mutations in {time.perf_counter() - t0:.1f}s (cpu, seed {args.seed})")
+    return 0 if _mut.ok(outcomes) else 1
 
 
 if __name__ == "__main__":

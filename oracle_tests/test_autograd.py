@@ -869,8 +869,7 @@ def _xfail(reason):
         "reduction.py computes mean as sum / n (DivBackward0); torch has one MeanBackward0 node")),
     pytest.param(lambda m, x: x / 3, id="div"),
     pytest.param(lambda m, x: x.double(), id="to-double"),
-    pytest.param(lambda m, x: x.t(), id="t", marks=_xfail(
-        "shape.py implements t() with permute (PermuteBackward0); torch names it TBackward0")),
+    pytest.param(lambda m, x: x.t(), id="t"),
     pytest.param(lambda m, x: x.reshape(-1), id="reshape"),
     pytest.param(lambda m, x: x[0], id="select"),
     pytest.param(lambda m, x: -x, id="neg"),

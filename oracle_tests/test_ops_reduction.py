@@ -71,6 +71,19 @@ def _check_double_backward(rg_fn, th_fn, arr, device, rtol=1e-6, atol=1e-6):
     np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol, equal_nan=True)
 
 
+def _check_tie_convention(rg_fn, th_fn, arr, device):
+    """Tie conventions are torch's on CPU (its CUDA kernels may pick another tied index): check_op against
+    CPU torch, then the device's refgrad against CPU refgrad (values, indices and gradient)."""
+    check_op(rg_fn, th_fn, [arr])
+    if device == "cpu":
+        return
+    for ours, cpu in zip(rg_fn(rg(arr, device)), rg_fn(rg(arr))):
+        np.testing.assert_allclose(to_np(ours), to_np(cpu), rtol=1e-7, equal_nan=True)
+    cot = np.random.default_rng(2).standard_normal(tuple(rg_fn(rg(arr))[0].shape))
+    np.testing.assert_allclose(to_np(_grads(rg_fn, refgrad, arr, cot, device)), to_np(_grads(rg_fn, refgrad, arr, cot)),
+                               rtol=1e-7)
+
+
 def _raises_like_torch(rg_fn, th_fn, same_message=True):
     """refgrad raises the same exception type as torch; with ``same_message`` its message starts like torch's
     (torch's argument-parser TypeErrors list overloads; refgrad names the bad argument instead)."""
@@ -233,8 +246,14 @@ def test_argmax_argmin_keepdim_and_flatten(dim):
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_aminmax_matches_torch(device, dim, keepdim):
     x = np.array([[1.0, 3.0, -2.0], [4.0, 0.5, 4.0]])
+    # forward against CPU torch: some torch CUDA builds drop keepdim's dims when dim=None (with a warning)
     check_op(lambda t: refgrad.aminmax(t, dim=dim, keepdim=keepdim),
-             lambda t: torch.aminmax(t, dim=dim, keepdim=keepdim), [x], device=device)
+             lambda t: torch.aminmax(t, dim=dim, keepdim=keepdim), [x], grad=False)
+    assert refgrad.aminmax(rg(x, device), dim=dim, keepdim=keepdim).max.device.type == device
+    # torch's aminmax backward (missing on some torch builds) is amin's and amax's: ties share evenly
+    dims = () if dim is None else dim
+    check_op(lambda t: refgrad.aminmax(t, dim=dim, keepdim=keepdim),
+             lambda t: (torch.amin(t, dims, keepdim), torch.amax(t, dims, keepdim)), [x], device=device)
     r = refgrad.aminmax(rg(x))
     assert r.min.item() == -2.0 and r.max.item() == 4.0
 
@@ -544,8 +563,9 @@ def test_median_ties_and_nan_like_torch(device, name):
     # (an all-NaN row of nanmedian is left out: torch's nth_element picks an arbitrary one of its NaNs)
     x = np.array([[1.0, 2.0, 2.0, 1.0], [3.0, np.nan, 0.0, 1.0], [np.nan, 1.0, np.nan, 0.0],
                   [np.nan, 0.0, np.nan, np.nan], [5.0, 5.0, 5.0, 2.0]])
-    check_op(lambda t: getattr(t, name)(1), lambda t: getattr(t, name)(1), [x], device=device)
-    check_op(lambda t: getattr(t, name)(0, True), lambda t: getattr(t, name)(0, True), [x[[0, 4]]], device=device)
+    _check_tie_convention(lambda t: getattr(t, name)(1), lambda t: getattr(t, name)(1), x, device)
+    _check_tie_convention(lambda t: getattr(t, name)(0, True), lambda t: getattr(t, name)(0, True), x[[0, 4]],
+                          device)
     check_op(lambda t: getattr(t, name)(), lambda t: getattr(t, name)(), [x[1]], device=device)
     ints = np.array([[4, 1, 1, 3], [2, 2, 9, 9]])
     assert_same(getattr(refgrad, name)(rg(ints), 1), getattr(torch, name)(th(ints), 1))
@@ -558,8 +578,8 @@ def test_mode_matches_torch_on_short_rows(device, dtype):
     rng = np.random.default_rng(5)
     x = rng.integers(0, 4, size=(6, 7)).astype(dtype)
     for dim, keepdim in ((1, False), (0, True), (-1, True)):
-        check_op(lambda t, d=dim, k=keepdim: refgrad.mode(t, d, k),
-                 lambda t, d=dim, k=keepdim: torch.mode(t, d, k), [x], device=device)
+        _check_tie_convention(lambda t, d=dim, k=keepdim: refgrad.mode(t, d, k),
+                              lambda t, d=dim, k=keepdim: torch.mode(t, d, k), x, device)
     check_op(lambda t: t.mode(), lambda t: t.mode(), [np.array(2.0, dtype)], device=device)
     assert_same(refgrad.mode(rg(x.astype(np.int64)), 1), torch.mode(th(x.astype(np.int64)), 1))
 

@@ -5,6 +5,8 @@ imported only when a cuda device is asked for.
 """
 from __future__ import annotations
 
+import warnings as _warnings
+
 from . import _backend, _dtypes
 from ._backend import device
 from ._dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16,  # noqa: A004
@@ -14,7 +16,11 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, i
                                  no_grad, set_grad_enabled)
 from .ops import *  # noqa: F403 - the op surface, family by family
 from .ops import _core
-from . import autograd, linalg, testing  # noqa: E402
+from . import autograd, linalg, nn, testing  # noqa: E402
+
+# torch computes inf/nan silently; numpy warns from inside refgrad's kernels. Silence exactly those
+# (the filter matches refgrad's own modules only, so the user's numpy code keeps its warnings).
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"refgrad\.ops\.")
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001

@@ -3,12 +3,13 @@ first). The ONE place that reduces broadcast gradients, casts dtype and checks d
 from __future__ import annotations
 
 import heapq
+import sys
 
 import numpy as np
 
 from .. import _backend
-from .grad_mode import state as _grad_state
 from . import graph as _graph
+from .grad_mode import state as _grad_state
 from .graph import AccumulateGrad, Node
 
 
@@ -300,6 +301,26 @@ def _dispatch(node, out, deps, buffers, heap, create_graph, need=None):
             heapq.heappush(heap, (-nxt._seq, nxt))
 
 
+def _exclusively_owned(g):
+    """True when nothing but the engine can see ``g`` or its memory, so .grad may take the array
+    without a copy (torch steals the buffer on the same use-count condition). CPython reference
+    counts on this call path: the tensor is held by the buffer list, _accumulate's and this
+    function's arguments and getrefcount's own (4); the array by g._data, ``arr`` and getrefcount's
+    (3); a base array only by the view above it. Anything more (a hook that kept the gradient, a
+    gradient returned for two inputs, a user tensor) means a copy."""
+    if sys.getrefcount(g) > 4:
+        return False
+    arr = g._data
+    if sys.getrefcount(arr) > 3:
+        return False
+    base = arr.base
+    while base is not None:  # e.g. matmul writes a transposed result into a fresh buffer
+        if sys.getrefcount(base) > 3:  # arr.base (or the view above), ``base``, getrefcount
+            return False
+        base = getattr(base, "base", None)
+    return not isinstance(arr, np.ndarray) or arr.flags.writeable
+
+
 def _accumulate(node, g, create_graph):
     """torch's AccumulateGrad: the first gradient is stored (a copy unless create_graph), later ones
     are added in place, or out of place when the stored gradient is part of a graph."""
@@ -307,8 +328,14 @@ def _accumulate(node, g, create_graph):
     if var is None or g is None:
         return
     if var._grad is None:
-        # never alias the incoming gradient: a later backward adds into .grad in place
-        var._grad = g.clone() if create_graph else g.detach()._own()
+        # never alias the incoming gradient (a later backward adds into .grad in place) unless nothing
+        # else can see it: torch steals the buffer on the same use-count condition
+        if create_graph:
+            var._grad = g.clone()
+        elif _exclusively_owned(g):
+            var._grad = _graph.Tensor._wrap(g._data)
+        else:
+            var._grad = g.detach()._own()
     elif create_graph or var._grad.requires_grad:
         var._grad = var._grad + g
     else:

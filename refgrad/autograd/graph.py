@@ -15,7 +15,6 @@ import weakref
 import numpy as np
 
 from .. import _backend
-
 from .grad_mode import state as _grad_state
 
 _seq = itertools.count()
@@ -212,6 +211,8 @@ def _unpack(node, s):
             raise _version_error(node, t.type_desc(), vc[0], ver, node, idx)
         t._grad_fn, t._output_nr, t._vc = node, idx, vc
         return t
+    if obj is None:  # an op saved None in a slot it did not need
+        return None
     if isinstance(obj, np.generic) or not hasattr(obj, "shape"):
         obj = np.asarray(obj)  # a scalar constant (e.g. the 2 in x * 2)
     return Tensor._wrap(obj)

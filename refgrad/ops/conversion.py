@@ -99,7 +99,20 @@ def type_as(self, other):
     return _to(self, other._data.dtype, None)
 
 
+def copy_(self, src, non_blocking=False):
+    """Matches `torch.Tensor.copy_`: src is cast to self's dtype and device and broadcast to its shape;
+    the gradient flows to src (the overwritten value gets none)."""
+    from ._core import inplace  # noqa: PLC0415
+
+    def copied(old, src):
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+        return _to(src, old._data.dtype, old.device).expand(*old.shape).clone()
+    return inplace(self, copied, src)
+
+
 register_methods({
+    "copy_": copy_,
     "to": to, "_to": lambda self, dt, dev: _to(self, dt.np if isinstance(dt, _dtypes.dtype) else dt, dev),
     "_to_np_dtype": _to_np_dtype, "cpu": cpu, "cuda": cuda, "type_as": type_as,
     "float": _dtype_method(_dtypes.float32), "double": _dtype_method(_dtypes.float64),

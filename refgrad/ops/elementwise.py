@@ -529,9 +529,9 @@ BINARY = [
     ("sub", "SubBackward0", lambda a, b: a - b, lambda g, a, b, y, n: (g, -g if n[1] else None), ""),
     # mul: self: grad * other, other: grad * self
     ("mul", "MulBackward0", lambda a, b: a * b,
-     lambda g, a, b, y, n: (g * b if n[0] else None, g * a if n[1] else None), "ab"),
+     lambda g, a, b, y, n: (g * b if n[0] else None, g * a if n[1] else None), "mul"),
     # div: div_tensor_self_backward / div_tensor_other_backward
-    ("div", "DivBackward0", lambda a, b: a / b, _div_backward, "ab"),
+    ("div", "DivBackward0", lambda a, b: a / b, _div_backward, "div"),
     # remainder: self: grad, other: -grad * self.div(other, rounding_mode="floor")
     ("remainder", "RemainderBackward1", _remainder,
      lambda g, a, b, y, n: (g, -g * div(a, b, rounding_mode="floor") if n[1] else None), "ab"),
@@ -551,8 +551,9 @@ BINARY = [
     ("hypot", "HypotBackward0", lambda a, b: _xp(a, b).hypot(a, b),
      lambda g, a, b, y, n: (g * a / y if n[0] else None, g * b / y if n[1] else None), "aby"),
     # copysign: copysign_tensor_self_backward = grad * (result / self).masked_fill_(self == 0, 0); other: 0
+    # (the ratio is masked before multiplying, so double backward w.r.t. grad has no 0/0 NaN)
     ("copysign", "CopysignBackward0", lambda a, b: _xp(a, b).copysign(a, b),
-     lambda g, a, b, y, n: (where(a == 0, 0.0, g * (y / a)) if n[0] else None, _zeros(g) if n[1] else None), "ay"),
+     lambda g, a, b, y, n: (g * where(a == 0, 0.0, y / a) if n[0] else None, _zeros(g) if n[1] else None), "ay"),
     # xlogy: self: at::xlogy(grad, other).masked_fill((self == 0.) & (other <= 0.), 0.); other: grad * self / other
     ("xlogy", "XlogyBackward0", _xlogy,
      lambda g, a, b, y, n: (where((a == 0) & (b <= 0), 0.0, xlogy(g, b)) if n[0] else None,
@@ -564,7 +565,12 @@ _QUIET_BINARY = {"div", "remainder", "fmod", "pow", "rpow", "xlogy"}
 
 
 def _make_binary(name, node_name, fwd, bwd, saves):
-    save = {"ab": lambda a, b, y: (a, b), "aby": lambda a, b, y: (a, b, y), "ay": lambda a, b, y: (a, y)}.get(saves)
+    # mul/div save an operand only when a gradient needs it (torch's codegen does the same), so an
+    # in-place change of an operand whose value no gradient uses is not an error at backward
+    save = {"ab": lambda a, b, y, n: (a, b), "aby": lambda a, b, y, n: (a, b, y),
+            "ay": lambda a, b, y, n: (a, y),
+            "mul": lambda a, b, y, n: (a if n[1] else None, b if n[0] else None),
+            "div": lambda a, b, y, n: (a if n[1] else None, b)}.get(saves)
     quiet = name in _QUIET_BINARY
 
     def forward(ctx, a, b):
@@ -577,10 +583,12 @@ def _make_binary(name, node_name, fwd, bwd, saves):
             except RuntimeWarning:  # see the unary table
                 y = _arr(_silently(fwd, a, b))
         if save is not None:
-            ctx.save_for_backward(*save(a, b, y))
+            n = ctx.needs_input_grad
+            if n:  # empty when no graph is recorded
+                ctx.save_for_backward(*save(a, b, y, n))
         return y
 
-    if saves == "ab":
+    if saves in ("ab", "mul", "div"):
         def backward(ctx, g):
             a, b = ctx.saved_tensors
             return bwd(g, a, b, None, ctx.needs_input_grad)

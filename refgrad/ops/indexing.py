@@ -13,6 +13,7 @@ import numpy as np
 
 from .._backend import asnumpy, get_xp
 from .._tensor import Tensor, _wrap_dim, register_methods
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import apply
 from ._core import _device_error, _type_word, inplace, write_into
 from .shape import _Select, _Slice, basic_view, expand, reshape
@@ -557,6 +558,11 @@ class _ScatterReduce:
             s_zero = s == 0
             zeros = get_xp(x._data).zeros(x._data.shape, x._data.dtype)
             nz = apply(_IndexPut, zeros, s_zero.to(x.dtype), idx=idx, accumulate=True)
+            if is_grad_enabled() and bool((nz._data > 1).any()):
+                # torch refuses (its formula has no defined second derivative there)
+                raise RuntimeError("Double backward is unsupported for src when >1 zeros in src are scattered to "
+                                   "the same position. This behavior is undefined, so prefer to not use "
+                                   "double backward here.")
             single = s_zero & (apply(_Index, nz, idx=idx) == 1)
             ms = s.masked_fill(single, 1)
             gs = _where(single, apply(_Index, g * _scatter_reduce_idx(x, ms, idx, red, ctx.include_self), idx=idx),

@@ -178,7 +178,9 @@ class _Softmax:
         xp = get_xp(x)
         ctx.dim, ctx.log = dim, log
         if x.size == 0:
-            return x.copy()
+            y = x.copy()
+            ctx.save_for_backward(y)  # the backward still unpacks its output (empty too)
+            return y
         m = xp.max(x, axis=dim, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
         z = x - m
@@ -203,31 +205,32 @@ class _Softmax:
         return y * (g - (g * y).sum(d, keepdim=True))
 
 
-def _softmax_dim(ndim):
-    # torch's legacy implicit-dim rule (with a warning): 0 for 0/1/3-D, else 1
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-def softmax(input, dim=None, dtype=None, *, _stacklevel=3):  # noqa: A002
-    """Matches `torch.softmax` / `F.softmax`."""
+def _softmax(input, dim, dtype, log):  # noqa: A002
+    name = "log_softmax" if log else "softmax"
+    if dim is None:
+        # torch.softmax / Tensor.softmax require dim; only F.softmax infers it (refgrad.nn.functional)
+        raise TypeError(f"{name}() missing required argument 'dim' (use torch.nn.functional.{name} for the "
+                        "legacy implicit dim)")
     if dtype is not None:
-        input = input.to(dtype)
+        input = input.to(dtype)  # noqa: A001
     if input._data.dtype.kind != "f":
-        raise RuntimeError('"softmax_lastdim_kernel_impl" not implemented for \'Long\'')
+        raise RuntimeError(f'"{name}_lastdim_kernel_impl" not implemented for '
+                           f"'{_TYPE_WORDS[input._data.dtype.name]}'")
     n = input._data.ndim
-    dim = _softmax_dim(n) if dim is None else _wrap_dim(dim, n)
-    return apply(_Softmax, input, dim=dim if n else None, log=False)
+    return apply(_Softmax, input, dim=_wrap_dim(dim, n) if n else None, log=log)
 
 
-def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):  # noqa: A002
-    """Matches `torch.log_softmax` / `F.log_softmax`."""
-    if dtype is not None:
-        input = input.to(dtype)
-    if input._data.dtype.kind != "f":
-        raise RuntimeError('"log_softmax_lastdim_kernel_impl" not implemented for \'Long\'')
-    n = input._data.ndim
-    dim = _softmax_dim(n) if dim is None else _wrap_dim(dim, n)
-    return apply(_Softmax, input, dim=dim if n else None, log=True)
+_TYPE_WORDS = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def softmax(input, dim=None, dtype=None):  # noqa: A002
+    """Matches `torch.softmax` (dim required, as in torch; F.softmax infers a legacy default)."""
+    return _softmax(input, dim, dtype, log=False)
+
+
+def log_softmax(input, dim=None, dtype=None):  # noqa: A002
+    """Matches `torch.log_softmax` (dim required, as in torch)."""
+    return _softmax(input, dim, dtype, log=True)
 
 
 # -- helpers shared by the ops below -------------------------------------------------------------
@@ -267,6 +270,23 @@ def _argsort(x, dim, descending):
     # reverse, sort stably, reverse back: descending order with ties kept in their original order
     order = xp.argsort(xp.flip(x, dim), axis=dim, **kw)
     return (x.shape[dim] - 1) - xp.flip(order, dim)
+
+
+def _running(name, x, axis):
+    """np.maximum/np.minimum.accumulate along ``axis``. CuPy has no ufunc.accumulate: there a log-step
+    (Hillis-Steele) scan, each step combining every element with the one 2^k places before it."""
+    xp = get_xp(x)
+    fn = getattr(xp, name)
+    if xp is np:
+        return fn.accumulate(x, axis=axis)
+    y, n, k = x.copy(), x.shape[axis], 1
+    head = [slice(None)] * x.ndim
+    while k < n:
+        dst, src = list(head), list(head)
+        dst[axis], src[axis] = slice(k, None), slice(0, n - k)
+        y[tuple(dst)] = fn(y[tuple(dst)], y[tuple(src)])
+        k *= 2
+    return y
 
 
 def _check_nonempty(name, x, dim):
@@ -557,7 +577,7 @@ def mode(input, dim=-1, keepdim=False):  # noqa: A002
     starts[..., 1:] = s[..., 1:] != s[..., :-1]
     ends = xp.ones(s.shape, dtype=bool)
     ends[..., :-1] = starts[..., 1:]
-    start_pos = xp.maximum.accumulate(xp.where(starts, pos, 0), axis=-1)
+    start_pos = _running("maximum", xp.where(starts, pos, 0), -1)
     length = xp.where(ends, pos - start_pos + 1, 0)
     best = xp.argmax(length, axis=-1, keepdims=True)  # the first longest run holds the smallest value
     idx = xp.moveaxis(xp.take_along_axis(order, best, axis=-1), -1, d)
@@ -697,12 +717,12 @@ def _cum_extreme(input, dim, is_max):
     rtype, op = (cummax_t, _Cummax) if is_max else (cummin_t, _Cummin)
     if x.ndim == 0:
         return _values_indices(rtype, op, input, _zero_index(x), d, True)
-    acc = (xp.maximum if is_max else xp.minimum).accumulate(x, axis=d)
+    acc = _running("maximum" if is_max else "minimum", x, d)
     # torch moves the index whenever an element equals the running extreme (ties: the latest) or is NaN
     hit = x == acc
     if x.dtype.kind == "f":
         hit |= xp.isnan(x)
-    idx = xp.maximum.accumulate(xp.where(hit, _along(xp, x.shape[d], d, x.ndim), 0), axis=d)
+    idx = _running("maximum", xp.where(hit, _along(xp, x.shape[d], d, x.ndim), 0), d)
     return _values_indices(rtype, op, input, idx, d, True)
 
 

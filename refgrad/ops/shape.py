@@ -114,6 +114,10 @@ class _Permute:
         return g.permute(*inv)
 
 
+class _T(_Permute):
+    node_name = "TBackward0"  # torch names t() apart from permute/transpose
+
+
 def permute(input, *dims):  # noqa: A002
     """Matches `torch.permute`."""
     dims = _shape_arg(dims)
@@ -149,7 +153,8 @@ def t(input):  # noqa: A002
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
     if input._data.ndim < 2:
         return _alias(input)
-    return transpose(input, 0, 1)
+    out = apply(_T, input, dims=(1, 0))
+    return make_view(out, input, lambda b: b.t())
 
 
 def adjoint(input):  # noqa: A002
@@ -329,6 +334,8 @@ def movedim(input, source, destination):  # noqa: A002
                            f"contain the same number of dims as destination ({list(dst)} dims)")
     src = [_wrap_dim(d, n) for d in src]
     dst = [_wrap_dim(d, n) for d in dst]
+    if n == 0:  # a 0-d tensor: dim 0 / -1 name the tensor itself
+        return permute(input)
     order = [i for i in range(n) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -1158,7 +1165,7 @@ def einsum(*args):
                 what = "subscript " + lab if isinstance(lab, str) else "an ellipsis dimension"
                 raise RuntimeError(f"einsum(): {what} has size {n} for operand {i} which does not broadcast with "
                                    f"previously seen size {old}")
-            size[lab] = max(old, n) if n != 1 else old
+            size[lab] = n if old == 1 else old  # (a size-0 dim is a real size, not a broadcast)
     xs = []
     for i, (p, t) in enumerate(zip(dims, ops)):
         p = list(p)

@@ -1,1 +1,0 @@
-timeout 400 python -m pytest oracle_tests/test_ops_elementwise.py oracle_tests/test_dtypes.py oracle_tests/test_testing.py -q -p no:randomly -W ignore::DeprecationWarning 2>&1 | grep -E "^E  |FAILED|passed|failed" | head -40
