@@ -363,3 +363,13 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
     if dtype is not None:
         input = input.to(dtype)  # noqa: A001 - torch casts before negating
     return _ops.softmax(-input, dim)
+
+
+# the other families of torch.nn.functional, one private module each (losses; convolution, pooling,
+# padding and resampling; normalization, dropout, embedding and distances)
+from . import _conv, _loss, _norm  # noqa: E402
+from ._conv import *  # noqa: E402,F403
+from ._loss import *  # noqa: E402,F403
+from ._norm import *  # noqa: E402,F403
+
+__all__ += _conv.__all__ + _loss.__all__ + _norm.__all__

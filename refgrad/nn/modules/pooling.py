@@ -1,0 +1,2 @@
+"""Placeholder: filled in by its owner (module classes)."""
+__all__: list[str] = []
