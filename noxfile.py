@@ -20,6 +20,8 @@ def verify(session):
     session.run("python", "-m", "gradcheck", "--device", "all", "--jobs", os.environ.get("GRADCHECK_JOBS", "2"),
                 "--no-progress", "--json", "reports/gradcheck.json", "--junit", "reports/gradcheck.xml",
                 "--markdown", "reports/gradcheck.md")
+    # the harness's own sensitivity: every injected wrong backward rule must be caught (kill rate)
+    session.run("python", "-m", "gradcheck", "--mutations", "--no-progress")
 
 
 @nox.session(python=PYTHON)

@@ -254,14 +254,24 @@ def _main(args) -> int:
     if not results:
         print("warning: no check ran (everything filtered out?)")
     if args.json:
-        _result.write_json(args.json, doc)
+        _result.write_json(_ensure_parent(args.json), doc)
     if args.junit:
-        with open(args.junit, "w", encoding="utf-8") as f:
+        with open(_ensure_parent(args.junit), "w", encoding="utf-8") as f:
             f.write(_report.junit(doc))
     if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as f:
+        with open(_ensure_parent(args.markdown), "w", encoding="utf-8") as f:
             f.write(_report.markdown(results, summary))
     return 1 if summary["failed"] else 0
+
+
+def _ensure_parent(path: str) -> str:
+    """Report paths may name a folder that does not exist yet (reports/...): create it."""
+    import os  # noqa: PLC0415
+
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    return path
 
 
 def _mutations(args, dtypes, checks) -> int:

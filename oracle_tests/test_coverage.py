@@ -23,7 +23,8 @@ from gradcheck.sampling import draw
 # Public names that cannot be checked against torch value for value, each with the reason.
 _RANDOM = ("draws from refgrad's own seeded PCG64 stream (refgrad/ops/creation.py), which by design "
            "cannot reproduce torch's Philox/MT19937 stream value for value; the harness compares values, "
-           "so there is nothing to compare (statistical tests live in oracle_tests/test_creation.py)")
+           "so there is nothing to compare (shapes, dtypes, seeding and distributions are tested in "
+           "oracle_tests/test_creation.py)")
 _RNG_STATE = ("RNG state utility: it returns/sets refgrad's generator state, whose format is numpy's, not "
               "torch's; nothing to compare value for value")
 EXEMPT: dict[str, str] = {
@@ -40,8 +41,8 @@ EXEMPT: dict[str, str] = {
     "get_rng_state": _RNG_STATE,
     "set_rng_state": _RNG_STATE,
     # not ops
-    "linalg.LinAlgError": "an exception class (RuntimeError subclass), not an op; the error paths are tested in "
-                          "oracle_tests/test_errors.py and test_ops_linalg.py",
+    "linalg.LinAlgError": "an exception class (RuntimeError subclass), not an op; raised like torch's in "
+                          "oracle_tests/test_ops_linalg.py::test_singular_inputs_raise_linalg_error_like_torch",
 }
 
 

@@ -13,7 +13,8 @@ The random samplers (rand, randn, normal, bernoulli, ...) draw from refgrad's ow
 cannot match torch's values: they are exempt from coverage (oracle_tests/test_coverage.py, EXEMPT).
 
 Conversion (Tensor.to / .double / .float / .half / type_as / integer casts) is differentiable: the
-gradient comes back in the source dtype; float32 <-> float64 is checked with gradients.
+gradient comes back in the source dtype. Casts to float64 are checked with gradients (every check);
+casts to float32/float16 are forward-only (see the comment above ``_SHAPES``).
 """
 from __future__ import annotations
 
@@ -218,8 +219,10 @@ def _method(name):
 
 # FD always runs in float64, and a cast *to float32* puts the float32 rounding grid (eps32 ~ 6e-8)
 # under its step: the stencil sees steps, not a line, and rightly reports a kink. So the casts to
-# float64 (and no-op casts) get every check, and the casts to float32/float16 are checked against
-# torch (forward, and the VJP, whose gradient comes back in the source dtype) without FD.
+# float64 (and no-op casts) get every check, and the casts to float32/float16 are forward-only.
+# The backward of a cast (ToCopyBackward0: the gradient cast back to the source dtype) is the same
+# whichever way it goes; "to" covers it both ways: float32 -> float64 in its float32 runs (gradient
+# back to float32), float64 -> float64 in its float64 runs.
 _SHAPES = [(3, 4), (), (2, 1, 3), (0, 3), (5,)]
 
 
@@ -229,24 +232,24 @@ def _to_case(shape, *args, **kw):
 
 reg(Spec("to", fn=_method("to")(refgrad), torch=_method("to"),
          sampler=cases(_to_case((3, 4), DT("float64")), _to_case((), DT("float64")),
-                  _to_case((2, 1, 3), dtype=DT("float64")), _to_case((0, 3), DT("float64")),
-                  _to_case((5,), "cpu", DT("float64")), _to_case((2, 3), "cpu")),
+                       _to_case((2, 1, 3), dtype=DT("float64")), _to_case((0, 3), DT("float64")),
+                       _to_case((5,), "cpu", DT("float64")), _to_case((2, 3), "cpu")),
          regression=[Sample((np.array([[1.0, -2.0], [0.5, 3.0]]), DT("float64")), label="to(float64)"),
-                Sample((np.array([1.5, -2.5]),), {"dtype": DT("float64"), "copy": True},
-                       label="dtype= and copy=True"),
-                Sample((np.array([0.25, 4.0]), "cpu", DT("float64"), False, True),
-                       label="to(device, dtype, non_blocking, copy)"),
-                Sample((np.array([0.25, 4.0]), np.array([1.0])), diff=[0],
-                       label="to(other): other's dtype and device"),
-                Sample((np.array([0.25, 4.0]), np.array([1], dtype=np.int64)), diff=(),
-                       label="to(int64 other)"),
-                Sample((np.array([1.7, -2.7, 0.2]), DT("int64")), diff=(), label="to(int64): truncation"),
-                Sample((np.array([0.0, -2.0]), DT("bool")), diff=(), label="to(bool)")]))
+                     Sample((np.array([1.5, -2.5]),), {"dtype": DT("float64"), "copy": True},
+                            label="dtype= and copy=True"),
+                     Sample((np.array([0.25, 4.0]), "cpu", DT("float64"), False, True),
+                            label="to(device, dtype, non_blocking, copy)"),
+                     Sample((np.array([0.25, 4.0]), np.array([1.0])), diff=[0],
+                            label="to(other): other's dtype and device"),
+                     Sample((np.array([0.25, 4.0]), np.array([1], dtype=np.int64)), diff=(),
+                            label="to(int64 other)"),
+                     Sample((np.array([1.7, -2.7, 0.2]), DT("int64")), diff=(), label="to(int64): truncation"),
+                     Sample((np.array([0.0, -2.0]), DT("bool")), diff=(), label="to(bool)")]))
 reg(Spec("to_float32", fn=_method("to")(refgrad), torch=_method("to"), supports_grad=False,
          sampler=cases(_to_case((3, 4), DT("float32")), _to_case((), DT("float32")),
-                  _to_case((2, 1, 3), dtype=DT("float32")), _to_case((0, 3), DT("float32"))),
+                       _to_case((2, 1, 3), dtype=DT("float32")), _to_case((0, 3), DT("float32"))),
          regression=[Sample((np.array([1.5, -2.5, 1e-8]), DT("float16")), label="to(float16)")],
-         meta={"note": "casts to float32/float16: forward and VJP vs torch only (FD sees the float32 grid)"}))
+         meta={"note": "casts to float32/float16: forward only (FD sees the float32 grid); see _SHAPES"}))
 
 
 def _cast_sampler(rng, i):
@@ -256,7 +259,7 @@ def _cast_sampler(rng, i):
 reg(Spec("Tensor.double", fn=_method("double")(refgrad), torch=_method("double"), sampler=_cast_sampler))
 for _name in ("float", "half"):
     reg(Spec(f"Tensor.{_name}", fn=_method(_name)(refgrad), torch=_method(_name), sampler=_cast_sampler,
-             supports_grad=False, meta={"note": "forward and VJP vs torch only: FD sees the rounding grid"}))
+             supports_grad=False, meta={"note": "forward only: FD sees the float32/float16 rounding grid"}))
 reg(Spec("type_as", fn=_method("type_as")(refgrad), torch=_method("type_as"),
          regression=[Sample((np.array([1.5, -2.5]), np.array([1, 2], dtype=np.int64)), diff=(),
                        label="to an int64 template"),
