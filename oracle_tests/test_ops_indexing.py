@@ -302,15 +302,15 @@ def test_repeated_indices_accumulate(name, device):
 
 INPLACE = [
     ("masked_fill_", lambda m, x, a: x.masked_fill_(x > 0, -1.0)),
-    ("index_fill_", lambda m, x, a: x.index_fill_(1, m.tensor([0, 2]), 3.0)),
-    ("index_add_", lambda m, x, a: x.index_add_(0, m.tensor([2, 2]), a[:2] * 2, alpha=0.5)),
-    ("index_copy_", lambda m, x, a: x.index_copy_(1, m.tensor([3, 0]), a[:, 1:3].exp())),
-    ("scatter_", lambda m, x, a: x.scatter_(1, m.tensor([[1], [0], [3]]), a[:, :1] * 4)),
-    ("scatter_add_", lambda m, x, a: x.scatter_add_(0, m.tensor([[0, 1, 2, 0]]), a[2:] * 3)),
-    ("scatter_reduce_", lambda m, x, a: x.scatter_reduce_(0, m.tensor([[0, 1, 2, 0]]), a[2:].sin(), "amax")),
-    ("put_", lambda m, x, a: x.put_(m.tensor([0, 11]), a[0, :2].cos())),
+    ("index_fill_", lambda m, x, a: x.index_fill_(1, m.tensor([0, 2], device=x.device), 3.0)),
+    ("index_add_", lambda m, x, a: x.index_add_(0, m.tensor([2, 2], device=x.device), a[:2] * 2, alpha=0.5)),
+    ("index_copy_", lambda m, x, a: x.index_copy_(1, m.tensor([3, 0], device=x.device), a[:, 1:3].exp())),
+    ("scatter_", lambda m, x, a: x.scatter_(1, m.tensor([[1], [0], [3]], device=x.device), a[:, :1] * 4)),
+    ("scatter_add_", lambda m, x, a: x.scatter_add_(0, m.tensor([[0, 1, 2, 0]], device=x.device), a[2:] * 3)),
+    ("scatter_reduce_", lambda m, x, a: x.scatter_reduce_(0, m.tensor([[0, 1, 2, 0]], device=x.device), a[2:].sin(), "amax")),
+    ("put_", lambda m, x, a: x.put_(m.tensor([0, 11], device=x.device), a[0, :2].cos())),
     ("masked_scatter_", lambda m, x, a: x.masked_scatter_(a < 0, a.flatten().sin())),
-    ("index_put_", lambda m, x, a: x.index_put_((m.tensor([0, 2]),), a[1] * 2)),
+    ("index_put_", lambda m, x, a: x.index_put_((m.tensor([0, 2], device=x.device),), a[1] * 2)),
 ]
 
 

@@ -22,6 +22,9 @@ def _edge_of(t):
     return None
 
 
+_CPU = _backend.CPU
+
+
 def _validate(node, i, g, meta):
     """Shape (sum_to for broadcasts), dtype and device of gradient ``i`` returned by ``node``."""
     shape, dt, dev = meta
@@ -147,7 +150,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 execute = accumulate
             else:  # a captured input's producer runs only when something wanted lies beyond it
                 execute = any(nxt is not None and need.get(nxt, False) for nxt, _ in node.next_functions)
-            if not execute:
+            hooked = node._pre_hooks or node._retains
+            if not execute and hooked:
                 # torch runs the tensor hooks before capturing only when the node will not run
                 # (engine.cpp evaluate_function); otherwise the capture sees the raw gradient
                 grads = _run_tensor_hooks(node, grads)
@@ -159,7 +163,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     results[k] = g if results[k] is None else results[k] + g
             if not execute:
                 continue
-            grads = _run_tensor_hooks(node, grads)
+            if hooked:
+                grads = _run_tensor_hooks(node, grads)
             if isinstance(node, AccumulateGrad):
                 _accumulate(node, grads[0], create_graph)
                 continue
@@ -289,7 +294,11 @@ def _dispatch(node, out, deps, buffers, heap, create_graph, need=None):
             if not isinstance(g, _graph.Tensor):
                 raise TypeError(f"Function {node.name()} returned a gradient of type "
                                 f"{type(g).__name__} at index {i}; expected a Tensor or None")
-            g = _validate(node, i, g, nxt._meta[slot])
+            meta = nxt._meta[slot]
+            d = g._data
+            # fast path (the common case): a cpu gradient already of the input's shape and dtype
+            if not (type(d) is np.ndarray and meta[2] is _CPU and d.shape == meta[0] and d.dtype == meta[1]):
+                g = _validate(node, i, g, meta)
         buf = buffers.get(nxt)
         if buf is None:
             buf = buffers[nxt] = [None] * len(nxt._meta)
