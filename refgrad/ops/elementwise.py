@@ -1288,11 +1288,19 @@ def _reflected(fn):
     return op
 
 
+def _rtruediv(self, other):
+    """number / tensor as torch's Tensor.__rdiv__ computes it: self.reciprocal() * other (two
+    roundings; a true division differs from torch by an ulp in float32)."""
+    if isinstance(other, _NUMBER):
+        return reciprocal(self) * other
+    return NotImplemented
+
+
 _methods = {
     "__add__": add, "__radd__": _reflected(add), "__iadd__": _ip(add),
     "__sub__": sub, "__rsub__": _reflected(sub), "__isub__": _ip(sub),
     "__mul__": mul, "__rmul__": _reflected(mul), "__imul__": _ip(mul),
-    "__truediv__": div, "__rtruediv__": _reflected(div), "__itruediv__": _ip(div),
+    "__truediv__": div, "__rtruediv__": _rtruediv, "__itruediv__": _ip(div),
     "__floordiv__": floor_divide, "__rfloordiv__": _reflected(floor_divide), "__ifloordiv__": _ip(floor_divide),
     "__mod__": remainder, "__rmod__": _reflected(remainder), "__imod__": _ip(remainder),
     "__pow__": pow, "__rpow__": _reflected(pow), "__ipow__": _ip(pow),
