@@ -1292,7 +1292,7 @@ def _rtruediv(self, other):
     """number / tensor as torch's Tensor.__rdiv__ computes it: self.reciprocal() * other (two
     roundings; a true division differs from torch by an ulp in float32)."""
     if isinstance(other, _NUMBER):
-        return reciprocal(self) * other
+        return _fns["reciprocal"](self) * other
     return NotImplemented
 
 

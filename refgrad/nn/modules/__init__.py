@@ -1,4 +1,5 @@
 """Matches `torch.nn.modules`: the module classes, re-exported by refgrad.nn."""
+from . import conv, dropout, loss, normalization, pooling, sparse  # noqa: E402
 from .activation import (
                          CELU,
                          ELU,
@@ -28,12 +29,11 @@ from .activation import (
                          Threshold,
 )
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
-from .module import Module
-from . import conv, dropout, loss, normalization, pooling, sparse  # noqa: E402
 from .conv import *  # noqa: F403
 from .dropout import *  # noqa: F403
+from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from .loss import *  # noqa: F403
+from .module import Module
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .sparse import *  # noqa: F403
