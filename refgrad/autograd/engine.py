@@ -54,19 +54,21 @@ def _broadcastable_to(shape, gshape):
 
 
 def _collect(roots):
-    """Dependency counts of every node reachable from ``roots`` (iterative DFS)."""
+    """Dependency counts of every node reachable from ``roots`` (iterative DFS; a node's first count
+    also marks it seen). The roots themselves are entered by the virtual graph root only."""
     deps = {}
-    stack = [n for n in roots]
-    seen = set(id(n) for n in roots)
+    get = deps.get
+    stack = list(roots)
+    pop, push = stack.pop, stack.append
     while stack:
-        n = stack.pop()
-        for nxt, _ in n.next_functions:
-            if nxt is None:
-                continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if id(nxt) not in seen:
-                seen.add(id(nxt))
-                stack.append(nxt)
+        for nxt, _ in pop().next_functions:
+            if nxt is not None:
+                c = get(nxt)
+                if c is None:
+                    deps[nxt] = 1
+                    push(nxt)
+                else:
+                    deps[nxt] = c + 1
     return deps
 
 

@@ -1296,11 +1296,50 @@ def _rtruediv(self, other):
     return NotImplemented
 
 
+def _fast_operator(name, public):
+    """The arithmetic operators' hot path: a float tensor with a Python number or with a float tensor of
+    the same dtype and backend goes straight to the primitive (no promotion needed: torch's rules
+    leave the dtype unchanged). Anything else takes the public function's full path."""
+    op = _BIN[name]
+    T = Tensor
+
+    def method(self, other):
+        d = self._data
+        if d.dtype.kind == "f":
+            t = type(other)
+            if t is float or t is int:
+                return apply(op, self, d.dtype.type(other))
+            if (t is T or isinstance(other, T)) and other._data.dtype is d.dtype and type(other._data) is type(d):
+                try:
+                    return apply(op, self, other)
+                except ValueError as e:
+                    raise _broadcast_error(e, self, other) from None
+        return public(self, other)
+    method.__name__ = public.__name__
+    return method
+
+
+def _fast_reflected(name, public):
+    """number OP tensor, the same hot path for a float tensor (see _fast_operator)."""
+    op = _BIN[name]
+
+    def method(self, other):
+        t = type(other)
+        d = self._data
+        if (t is float or t is int) and d.dtype.kind == "f":
+            return apply(op, d.dtype.type(other), self)
+        if isinstance(other, _NUMBER):
+            return public(other, self)
+        return NotImplemented
+    method.__name__ = "__r" + public.__name__ + "__"
+    return method
+
+
 _methods = {
-    "__add__": add, "__radd__": _reflected(add), "__iadd__": _ip(add),
-    "__sub__": sub, "__rsub__": _reflected(sub), "__isub__": _ip(sub),
-    "__mul__": mul, "__rmul__": _reflected(mul), "__imul__": _ip(mul),
-    "__truediv__": div, "__rtruediv__": _rtruediv, "__itruediv__": _ip(div),
+    "__add__": _fast_operator("add", add), "__radd__": _fast_reflected("add", add), "__iadd__": _ip(add),
+    "__sub__": _fast_operator("sub", sub), "__rsub__": _fast_reflected("sub", sub), "__isub__": _ip(sub),
+    "__mul__": _fast_operator("mul", mul), "__rmul__": _fast_reflected("mul", mul), "__imul__": _ip(mul),
+    "__truediv__": _fast_operator("div", div), "__rtruediv__": _rtruediv, "__itruediv__": _ip(div),
     "__floordiv__": floor_divide, "__rfloordiv__": _reflected(floor_divide), "__ifloordiv__": _ip(floor_divide),
     "__mod__": remainder, "__rmod__": _reflected(remainder), "__imod__": _ip(remainder),
     "__pow__": pow, "__rpow__": _reflected(pow), "__ipow__": _ip(pow),
