@@ -141,10 +141,21 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         heap = []
         results = [None] * (len(inputs) if inputs is not None else 0)
         _dispatch(graph_root, tuple(root_grads), deps, buffers, heap, create_graph)
+        pop, take = heapq.heappop, buffers.pop
+        anomaly = _grad_state.anomaly and _grad_state.anomaly_check_nan
         while heap:
-            _, node = heapq.heappop(heap)
-            grads = buffers.pop(node)
+            node = pop(heap)[1]
+            grads = take(node)
             if need is None:
+                if not (node._pre_hooks or node._retains or type(node) is AccumulateGrad):
+                    # the common case, kept short: no pruning, no hooks, not a leaf
+                    out = _call_backward(node, grads, anomaly)
+                    if node._post_hooks:
+                        out = _run_post_hooks(node, out, grads)
+                    if not retain_graph:
+                        node._release()
+                    _dispatch(node, out, deps, buffers, heap, create_graph, need)
+                    continue
                 execute = True
             elif not need.get(node, False):
                 continue
@@ -170,12 +181,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             if isinstance(node, AccumulateGrad):
                 _accumulate(node, grads[0], create_graph)
                 continue
-            out = _call_backward(node, grads, create_graph)
+            out = _call_backward(node, grads, anomaly)
             if node._post_hooks:
-                for h in node._post_hooks:
-                    r = h(out, grads)
-                    if r is not None:
-                        out = tuple(r)
+                out = _run_post_hooks(node, out, grads)
             if not retain_graph:
                 node._release()
             _dispatch(node, out, deps, buffers, heap, create_graph, need)
@@ -245,7 +253,15 @@ def _materialize(node, grads):
     return out
 
 
-def _call_backward(node, grads, create_graph):
+def _run_post_hooks(node, out, grads):
+    for h in node._post_hooks:
+        r = h(out, grads)
+        if r is not None:
+            out = tuple(r)
+    return out
+
+
+def _call_backward(node, grads, anomaly):
     if node._materialize:
         for g in grads:  # (not ``None in grads``: that would call Tensor.__eq__)
             if g is None:
@@ -264,7 +280,7 @@ def _call_backward(node, grads, create_graph):
             raise RuntimeError(
                 f"function {node.name()} returned an incorrect number of gradients (expected {n}, "
                 f"got {len(out)})")
-    if _grad_state.anomaly and _grad_state.anomaly_check_nan:
+    if anomaly:
         for i, g in enumerate(out):
             if g is not None and bool(_backend.get_xp(g._data).isnan(g._data).any()):
                 msg = f"Function '{node.name()}' returned nan values in its {i}th output."

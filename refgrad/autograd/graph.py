@@ -282,7 +282,7 @@ def apply(op, *inputs, **params):
         return T._wrap(out)
     node = Node(op)
     node.next_functions = tuple(edges)
-    node.needs_input_grad = tuple(e is not NO_EDGE for e in edges)
+    node.needs_input_grad = tuple([e is not NO_EDGE for e in edges])  # (a list comp beats a genexpr here)
     out = op.forward(node, *arrays, **params)
     return _wrap_outputs(node, out, inputs, arrays)
 
