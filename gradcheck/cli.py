@@ -161,6 +161,8 @@ def _validate(args) -> tuple[list[str], list[str] | None, list[str] | None]:
         if d not in DTYPES:
             raise UsageError(f"--dtype {d!r}: choose from {', '.join(DTYPES)}")
     checks = _csv(args.checks) or None
+    from .specs import load_all  # noqa: PLC0415 - spec modules may register checks of their own kinds
+    load_all()
     known = all_check_selectors()
     for c in checks or ():
         if c not in known:

@@ -35,12 +35,11 @@ NO_EDGE = (None, 0)  # torch's next_functions entry for an input that needs no g
 class Node:
     """A backward node. It is also the ``ctx`` passed to forward/backward (torch's ctx API)."""
 
-    __slots__ = ("next_functions", "_op", "_seq", "_meta", "needs_input_grad", "__weakref__", "__dict__")
+    # Saved tensors are slots (almost every op saves something: no per-node __dict__ for them);
+    # rarely-set state lives at class level and instances override it in __dict__.
+    __slots__ = ("next_functions", "_op", "_seq", "_meta", "needs_input_grad", "_to_save", "_saved",
+                 "__weakref__", "__dict__")
 
-    # Rarely-set state lives at class level (instances override it in __dict__), keeping the
-    # per-op construction in ``apply`` to three stores.
-    _to_save = None
-    _saved = None
     _released = False
     _pre_hooks = None   # [(slot or None, fn)]: tensor hooks (slot) and node pre-hooks (None)
     _post_hooks = None  # node post-hooks fn(grad_inputs, grad_outputs)
@@ -55,6 +54,7 @@ class Node:
     def __init__(self, op):
         self._op = op
         self._seq = next(_seq)
+        self._to_save = self._saved = None
         if _grad_state.anomaly:
             self._trace = traceback.format_stack()[:-2]
 
