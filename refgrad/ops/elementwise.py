@@ -1306,6 +1306,40 @@ def _ip(fn):
     return method
 
 
+def _ip_arith(name, fn):
+    """add_/sub_/mul_/div_ with nothing to record (grad mode off, as in an optimizer step, or no
+    operand requiring grad): one ufunc writing into self's storage, as torch's fused kernels do.
+    Same values as the general path (the same op in the same dtype); anything else takes it."""
+    ufunc = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide"}[name]
+    general = _ip(fn)
+
+    def method(self, other, *, alpha=1, **kwargs):
+        if alpha != 1 and name not in ("add", "sub"):
+            raise TypeError(f"{name}_() got an unexpected keyword argument 'alpha'")
+        d = self._data
+        if not kwargs and d.dtype.kind == "f" and type(d) is np.ndarray and d.flags.writeable and not (
+                _grad_state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))):
+            t = type(other)
+            if t is float or t is int:
+                o = d.dtype.type(other)
+            elif isinstance(other, Tensor) and other._data.dtype is d.dtype and type(other._data) is np.ndarray:
+                o = other._data
+            else:
+                o = None
+            if o is not None and np.broadcast_shapes(np.shape(o), d.shape) == d.shape:
+                if alpha != 1:
+                    o = np.multiply(o, d.dtype.type(alpha))
+                with np.errstate(all="ignore"):
+                    getattr(np, ufunc)(d, o, out=d)
+                self._vc[0] += 1
+                return self
+        if name in ("add", "sub"):
+            kwargs["alpha"] = alpha
+        return general(self, other, **kwargs)
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
 def _operand(fn):
     """A binary operator: Python's NotImplemented for operands that are neither Tensor nor number."""
     def op(self, other):
@@ -1419,6 +1453,8 @@ for _n in _INPLACE:
 for _n, _f in _fns.items():
     _methods[_n] = _f
     _methods[_n + "_"] = _ip(_f)
+for _n, _dunder in (("add", "__iadd__"), ("sub", "__isub__"), ("mul", "__imul__"), ("div", "__itruediv__")):
+    _methods[_n + "_"] = _methods[_dunder] = _ip_arith(_n, _g[_n])
 register_methods(_methods)
 
 __all__ = [n for n in [*_fns, *_PLAIN] if n not in ("abs", "round", "pow")] + [
