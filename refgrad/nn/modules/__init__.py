@@ -1,5 +1,5 @@
 """Matches `torch.nn.modules`: the module classes, re-exported by refgrad.nn."""
-from . import conv, dropout, loss, normalization, pooling, sparse  # noqa: E402
+from . import conv, dropout, loss, normalization, pooling, rnn, sparse  # noqa: E402
 from .activation import (
                          CELU,
                          ELU,
@@ -36,6 +36,7 @@ from .loss import *  # noqa: F403
 from .module import Module
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
+from .rnn import *  # noqa: F403
 from .sparse import *  # noqa: F403
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Identity", "Linear",
@@ -43,4 +44,5 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "Tanh", "SiLU", "Mish", "Hardswish", "ELU", "CELU", "SELU", "GLU", "GELU", "Hardshrink", "LeakyReLU",
            "LogSigmoid", "Softplus", "Softshrink", "PReLU", "Softsign", "Tanhshrink", "Softmin", "Softmax",
            "LogSoftmax"]
-__all__ += conv.__all__ + dropout.__all__ + loss.__all__ + normalization.__all__ + pooling.__all__ + sparse.__all__
+__all__ += (conv.__all__ + dropout.__all__ + loss.__all__ + normalization.__all__ + pooling.__all__ + rnn.__all__
+            + sparse.__all__)

@@ -1,6 +1,8 @@
-"""Matches the parts of `torch.nn.utils` refgrad provides: gradient clipping and parameter/vector conversion."""
+"""Matches the parts of `torch.nn.utils` refgrad provides: gradient clipping, parameter/vector conversion and
+``rnn`` (pad_sequence, pack_padded_sequence, ...)."""
+from . import rnn
 from .clip_grad import clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
-           "parameters_to_vector", "vector_to_parameters"]
+           "parameters_to_vector", "vector_to_parameters", "rnn"]
