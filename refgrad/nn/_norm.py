@@ -579,8 +579,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         else:
             attn = attn + attn_mask
     # torch's _safe_softmax: a row whose every score is -inf attends to nothing (0, not NaN)
+    # (the dead rows' scores become 0 before the softmax too, so no NaN reaches its backward)
     dead = Tensor._wrap(xp.isneginf(attn._data).all(-1, keepdims=True))
-    attn = _ops.softmax(attn, -1).masked_fill(dead, 0.0)
+    attn = _ops.softmax(attn.masked_fill(dead, 0.0), -1).masked_fill(dead, 0.0)
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return _ops.matmul(attn, value)

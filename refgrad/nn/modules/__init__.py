@@ -1,5 +1,5 @@
 """Matches `torch.nn.modules`: the module classes, re-exported by refgrad.nn."""
-from . import conv, dropout, loss, normalization, pooling, rnn, sparse  # noqa: E402
+from . import conv, dropout, loss, mlp, normalization, pooling, rnn, sparse, transformer  # noqa: E402
 from .activation import (
                          CELU,
                          ELU,
@@ -33,11 +33,13 @@ from .conv import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from .loss import *  # noqa: F403
+from .mlp import *  # noqa: F403
 from .module import Module
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .rnn import *  # noqa: F403
 from .sparse import *  # noqa: F403
+from .transformer import *  # noqa: F403
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Identity", "Linear",
            "Bilinear", "Flatten", "Unflatten", "Threshold", "ReLU", "Hardtanh", "ReLU6", "Sigmoid", "Hardsigmoid",
@@ -45,4 +47,4 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "LogSigmoid", "Softplus", "Softshrink", "PReLU", "Softsign", "Tanhshrink", "Softmin", "Softmax",
            "LogSoftmax"]
 __all__ += (conv.__all__ + dropout.__all__ + loss.__all__ + normalization.__all__ + pooling.__all__ + rnn.__all__
-            + sparse.__all__)
+            + sparse.__all__ + mlp.__all__ + transformer.__all__)
