@@ -53,13 +53,8 @@ class Adagrad(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False), ("fused", None)):
-                group.setdefault(key, value)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar_state(p_state["step"], p, bool(group["fused"]))
+        self._upgrade_groups({"foreach": None, "maximize": False, "differentiable": False, "fused": None},
+                             on_param_device=lambda g: bool(g["fused"]))
 
     def share_memory(self) -> None:
         """Matches `torch.optim.Adagrad.share_memory`; refgrad arrays need no sharing step, so this is a no-op

@@ -35,16 +35,8 @@ class ASGD(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
-                               ("capturable", False)):
-                group.setdefault(key, value)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0:
-                    for key in ("step", "eta", "mu"):
-                        if not isinstance(p_state[key], Tensor):
-                            p_state[key] = _scalar_state(p_state[key], p, True)
+        self._upgrade_groups({"foreach": None, "maximize": False, "differentiable": False, "capturable": False},
+                             scalar_keys=("step", "eta", "mu"), on_param_device=lambda g: True)
 
     @_use_grad_for_differentiable
     def step(self, closure=None):

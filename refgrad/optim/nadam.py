@@ -47,16 +47,8 @@ class NAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("maximize", False), ("foreach", None), ("capturable", False),
-                               ("differentiable", False), ("decoupled_weight_decay", False)):
-                group.setdefault(key, value)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0:
-                    for key in ("step", "mu_product"):
-                        if not isinstance(p_state[key], Tensor):
-                            p_state[key] = _scalar_state(p_state[key], p, group["capturable"])
+        self._upgrade_groups({"maximize": False, "foreach": None, "capturable": False, "differentiable": False,
+                              "decoupled_weight_decay": False}, scalar_keys=("step", "mu_product"))
 
     @_use_grad_for_differentiable
     def step(self, closure=None):

@@ -168,6 +168,20 @@ class Optimizer:
         self._patch_step_function()
         self.defaults.setdefault("differentiable", False)
 
+    def _upgrade_groups(self, group_defaults: dict, scalar_keys=("step",),
+                        on_param_device=lambda group: group["capturable"]):
+        """torch's per-optimizer __setstate__ for older checkpoints: group options missing from them get
+        their defaults, and scalar state entries stored as Python numbers become tensors."""
+        for group in self.param_groups:
+            for key, value in group_defaults.items():
+                group.setdefault(key, value)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0:
+                    for key in scalar_keys:
+                        if not isinstance(p_state[key], Tensor):
+                            p_state[key] = _scalar_state(p_state[key], p, on_param_device(group))
+
     def __repr__(self) -> str:
         s = self.__class__.__name__ + " ("
         for i, group in enumerate(self.param_groups):

@@ -34,14 +34,7 @@ class Rprop(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("foreach", None), ("maximize", False), ("differentiable", False),
-                               ("capturable", False)):
-                group.setdefault(key, value)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar_state(p_state["step"], p, group["capturable"])
+        self._upgrade_groups({"foreach": None, "maximize": False, "differentiable": False, "capturable": False})
 
     @_use_grad_for_differentiable
     def step(self, closure=None):
