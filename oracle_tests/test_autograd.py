@@ -855,18 +855,13 @@ def _structure(fn):
     return (fn.name(), [(n.name() if n is not None else None, k) for n, k in fn.next_functions])
 
 
-def _xfail(reason):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 @pytest.mark.parametrize("expr", [
     pytest.param(lambda m, x: x * 2 + 1, id="add-mul"),
-    pytest.param(lambda m, x: (x * x).sum(), id="sum", marks=_xfail(
-        "reduction.py names a full sum SumBackward1; torch uses SumBackward0 for sum() without dim")),
+    pytest.param(lambda m, x: (x * x).sum(), id="sum"),
     pytest.param(lambda m, x: x.sum(0), id="sum-dim"),
     pytest.param(lambda m, x: x.exp() - x, id="sub-exp"),
-    pytest.param(lambda m, x: x.mean(), id="mean", marks=_xfail(
-        "reduction.py computes mean as sum / n (DivBackward0); torch has one MeanBackward0 node")),
+    pytest.param(lambda m, x: x.mean(), id="mean"),
+    pytest.param(lambda m, x: x.mean(0), id="mean-dim"),
     pytest.param(lambda m, x: x / 3, id="div"),
     pytest.param(lambda m, x: x.double(), id="to-double"),
     pytest.param(lambda m, x: x.t(), id="t"),

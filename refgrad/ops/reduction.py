@@ -75,6 +75,34 @@ class _Sum:
         return restore_dims(g, ctx.in_shape, ctx.dims, ctx.keepdim).expand(*ctx.in_shape)
 
 
+class _SumAll(_Sum):
+    node_name = "SumBackward0"  # torch names the dim-less overload apart
+
+
+class _Mean(_Sum):
+    """sum / n as one node (torch's MeanBackward1; MeanBackward0 without dim): grad.expand / n."""
+
+    node_name = "MeanBackward1"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, out_dt):
+        s = _Sum.forward(ctx, x, dims, keepdim, out_dt)
+        n = 1
+        for k in dims:
+            n *= x.shape[k]
+        ctx.n = n
+        with np.errstate(invalid="ignore", divide="ignore"):  # torch: the mean of nothing is nan
+            return get_xp(x).asarray(s / s.dtype.type(n), dtype=out_dt)
+
+    @staticmethod
+    def backward(ctx, g):  # mean_backward: grad.expand(sizes) / numel
+        return _Sum.backward(ctx, g) / ctx.n
+
+
+class _MeanAll(_Mean):
+    node_name = "MeanBackward0"
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001,A002
     """Matches `torch.sum` (integral/bool inputs sum to int64)."""
     d = input._data
@@ -82,7 +110,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001,A002
     out_dt = dtype.np if dtype is not None else _acc_dtype(d.dtype)
     if dtype is not None and d.dtype != out_dt:
         input = input.to(dtype)
-    return apply(_Sum, input, dims=dims, keepdim=keepdim, out_dt=out_dt)
+    return apply(_SumAll if dim is None else _Sum, input, dims=dims, keepdim=keepdim, out_dt=out_dt)
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
@@ -102,11 +130,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
             f"dtype. Got: {_dtypes._NP2DT[input._data.dtype].name.capitalize().replace('Int64', 'Long')}")
     d = input._data
     dims = norm_dims(dim, d.ndim) if d.ndim else ()
-    n = 1
-    for k in dims:
-        n *= d.shape[k]
-    s = apply(_Sum, input, dims=dims, keepdim=keepdim, out_dt=d.dtype)
-    return s / n if n else s * float("nan")
+    return apply(_MeanAll if dim is None else _Mean, input, dims=dims, keepdim=keepdim, out_dt=d.dtype)
 
 
 def _sum_to(self, shape):
