@@ -16,7 +16,7 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, i
                                  no_grad, set_grad_enabled)
 from .ops import *  # noqa: F403 - the op surface, family by family
 from .ops import _core
-from . import autograd, linalg, nn, optim, testing, utils  # noqa: E402
+from . import autograd, linalg, nn, optim, testing, training, utils  # noqa: E402
 from .nn._norm import cdist, cosine_similarity, pairwise_distance  # noqa: E402 - torch has them at top level
 
 # torch computes inf/nan silently; numpy warns from inside refgrad's kernels. Silence exactly those
