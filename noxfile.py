@@ -27,7 +27,7 @@ def verify(session):
 @nox.session(python=PYTHON)
 def lint(session):
     session.install("ruff")
-    session.run("ruff", "check", "refgrad", "gradcheck", "oracle_tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "refgrad", "gradcheck", "oracle_tests", "benchmarks", "examples", "noxfile.py")
 
 
 @nox.session(python=PYTHON)
