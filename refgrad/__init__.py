@@ -18,6 +18,7 @@ from .ops import *  # noqa: F403 - the op surface, family by family
 from .ops import _core
 from . import autograd, linalg, nn, optim, testing, training, utils  # noqa: E402
 from .nn._norm import cdist, cosine_similarity, pairwise_distance  # noqa: E402 - torch has them at top level
+from .serialization import load, load_checkpoint, save, save_checkpoint  # noqa: E402
 
 # torch computes inf/nan silently; numpy warns from inside refgrad's kernels. Silence exactly those
 # (the filter matches refgrad's own modules only, so the user's numpy code keeps its warnings).
