@@ -220,14 +220,19 @@ def broadcast_shapes(*shapes):
         from .._tensor import Size  # noqa: PLC0415
         return Size(np.broadcast_shapes(*[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]))
     except ValueError:
-        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape: {shapes}") from None
+        raise RuntimeError("Shape mismatch: objects cannot be broadcast to a single shape.  Mismatch is between "
+                           f"the shapes {', '.join(str(list(s)) for s in shapes)}") from None
 
 
 def broadcast_tensors(*tensors):
     """Matches `torch.broadcast_tensors`."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    shape = broadcast_shapes(*[t.shape for t in tensors])
+    try:
+        shape = broadcast_shapes(*[t.shape for t in tensors])
+    except RuntimeError as e:
+        from .elementwise import _broadcast_error  # noqa: PLC0415 - torch words it as for binary ops
+        raise _broadcast_error(e, *tensors) from None
     return tuple(expand(t, *shape) for t in tensors)
 
 
