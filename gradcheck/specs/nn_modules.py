@@ -222,8 +222,11 @@ case("MultiMarginLoss(p=2)", cls="MultiMarginLoss", kwargs={"p": 2, "margin": 0.
 # -- building the pair -------------------------------------------------------------------------------
 
 def _build(engine, spec: Spec, dtype: str):
+    """The module for ``engine``: ``engine.nn.<cls>(*args, **kwargs)``, or ``meta["build"](engine)`` for
+    modules a constructor call cannot express (stacks built from a layer, torch twins of refgrad extras)."""
     m = spec.meta
-    mod = getattr(engine.nn, m["cls"])(*m["args"], **m["kwargs"])
+    build = m.get("build")
+    mod = build(engine) if build is not None else getattr(engine.nn, m["cls"])(*m["args"], **m["kwargs"])
     return mod.double() if dtype == "float64" else mod.float()
 
 
