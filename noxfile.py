@@ -15,7 +15,7 @@ def verify(session):
     session.install("-e", ".[test]")
     profile = os.environ.get("HYPOTHESIS_PROFILE", "ci")
     session.run("python", "-m", "pytest", "-n", os.environ.get("PYTEST_XDIST_WORKERS", "auto"),
-                "--hypothesis-profile", profile, "-q", *session.posargs)
+                "--hypothesis-profile", profile, "--junitxml", "reports/pytest.xml", *session.posargs)
     # the full gradcheck sweep (cpu, and cuda where CuPy sees a GPU), reports under reports/
     session.run("python", "-m", "gradcheck", "--device", "all", "--jobs", os.environ.get("GRADCHECK_JOBS", "2"),
                 "--no-progress", "--json", "reports/gradcheck.json", "--junit", "reports/gradcheck.xml",
