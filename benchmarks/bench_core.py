@@ -20,11 +20,11 @@ def _chain(lib, x0):
 
 
 @pytest.mark.parametrize("engine", ["refgrad", "torch"])
-def test_elementwise_chain_200(twin, engine):
+def test_elementwise_chain_200(twin, make, engine):
     lib = ENGINES[engine]
     data = np.random.default_rng(0).standard_normal(16).astype(np.float32)
-    x = lib.tensor(data, requires_grad=True)
-    cot = lib.tensor(np.random.default_rng(1).standard_normal(16).astype(np.float32))
+    x = make(lib, data, requires_grad=True)
+    cot = make(lib, np.random.default_rng(1).standard_normal(16).astype(np.float32))
 
     def step():
         x.grad = None
@@ -33,22 +33,22 @@ def test_elementwise_chain_200(twin, engine):
     twin("chain200_16xf32_fwd+bwd", engine, step)
 
 
-def _mlp_params(lib, rng):
+def _mlp_params(lib, rng, make):
     def lin(i, o):
         bound = 1 / np.sqrt(i)
-        w = lib.tensor(rng.uniform(-bound, bound, (i, o)).astype(np.float32), requires_grad=True)
-        b = lib.tensor(rng.uniform(-bound, bound, o).astype(np.float32), requires_grad=True)
+        w = make(lib, rng.uniform(-bound, bound, (i, o)).astype(np.float32), requires_grad=True)
+        b = make(lib, rng.uniform(-bound, bound, o).astype(np.float32), requires_grad=True)
         return w, b
     return [*lin(784, 512), *lin(512, 512), *lin(512, 10)]
 
 
 @pytest.mark.parametrize("engine", ["refgrad", "torch"])
-def test_mlp_train_step(twin, engine):
+def test_mlp_train_step(twin, make, engine):
     lib = ENGINES[engine]
     rng = np.random.default_rng(0)
-    params = _mlp_params(lib, rng)
-    x = lib.tensor(rng.standard_normal((256, 784)).astype(np.float32))
-    y = lib.tensor(rng.integers(0, 10, 256).astype(np.int64))
+    params = _mlp_params(lib, rng, make)
+    x = make(lib, rng.standard_normal((256, 784)).astype(np.float32))
+    y = make(lib, rng.integers(0, 10, 256).astype(np.int64))
     lr = 0.01
 
     def step():

@@ -9,18 +9,18 @@ torch = pytest.importorskip("torch")
 ENGINES = {"refgrad": refgrad, "torch": torch}
 
 
-def _setup(lib, rng):
-    x = lib.tensor(rng.standard_normal((16, 3, 32, 32)).astype(np.float32), requires_grad=True)
-    w = lib.tensor((rng.standard_normal((16, 3, 3, 3)) * 0.2).astype(np.float32), requires_grad=True)
-    b = lib.tensor(rng.standard_normal(16).astype(np.float32), requires_grad=True)
-    cot = lib.tensor(rng.standard_normal((16, 16, 32, 32)).astype(np.float32))
+def _setup(lib, rng, make):
+    x = make(lib, rng.standard_normal((16, 3, 32, 32)).astype(np.float32), requires_grad=True)
+    w = make(lib, (rng.standard_normal((16, 3, 3, 3)) * 0.2).astype(np.float32), requires_grad=True)
+    b = make(lib, rng.standard_normal(16).astype(np.float32), requires_grad=True)
+    cot = make(lib, rng.standard_normal((16, 16, 32, 32)).astype(np.float32))
     return x, w, b, cot
 
 
 @pytest.mark.parametrize("engine", ["refgrad", "torch"])
-def test_conv2d_fwd_bwd(twin, engine):
+def test_conv2d_fwd_bwd(twin, make, engine):
     lib = ENGINES[engine]
-    x, w, b, cot = _setup(lib, np.random.default_rng(0))
+    x, w, b, cot = _setup(lib, np.random.default_rng(0), make)
 
     def step():
         x.grad = w.grad = b.grad = None
@@ -30,10 +30,10 @@ def test_conv2d_fwd_bwd(twin, engine):
 
 
 @pytest.mark.parametrize("engine", ["refgrad", "torch"])
-def test_conv_relu_maxpool_fwd_bwd(twin, engine):
+def test_conv_relu_maxpool_fwd_bwd(twin, make, engine):
     lib = ENGINES[engine]
-    x, w, b, _ = _setup(lib, np.random.default_rng(0))
-    cot = lib.tensor(np.random.default_rng(1).standard_normal((16, 16, 16, 16)).astype(np.float32))
+    x, w, b, _ = _setup(lib, np.random.default_rng(0), make)
+    cot = make(lib, np.random.default_rng(1).standard_normal((16, 16, 16, 16)).astype(np.float32))
     F = lib.nn.functional
 
     def step():

@@ -14,7 +14,7 @@ SEQ, BATCH, INPUT, HIDDEN = 32, 16, 64, 128
 
 
 @pytest.mark.parametrize("engine", ["refgrad", "torch"])
-def test_lstm_fwd_bwd(twin, engine):
+def test_lstm_fwd_bwd(twin, make, bench_device, engine):
     lib = ENGINES[engine]
     torch.manual_seed(0)
     ref = torch.nn.LSTM(INPUT, HIDDEN)
@@ -23,11 +23,12 @@ def test_lstm_fwd_bwd(twin, engine):
     else:  # the same weights in both engines
         model = LSTM(INPUT, HIDDEN)
         model.load_state_dict(OrderedDict((k, v.detach().numpy()) for k, v in ref.state_dict().items()))
+    model.to(bench_device)
     rng = np.random.default_rng(0)
-    x = lib.tensor(rng.standard_normal((SEQ, BATCH, INPUT)).astype(np.float32), requires_grad=True)
-    h0 = lib.tensor(rng.standard_normal((1, BATCH, HIDDEN)).astype(np.float32), requires_grad=True)
-    c0 = lib.tensor(rng.standard_normal((1, BATCH, HIDDEN)).astype(np.float32), requires_grad=True)
-    cot = lib.tensor(rng.standard_normal((SEQ, BATCH, HIDDEN)).astype(np.float32))
+    x = make(lib, rng.standard_normal((SEQ, BATCH, INPUT)).astype(np.float32), requires_grad=True)
+    h0 = make(lib, rng.standard_normal((1, BATCH, HIDDEN)).astype(np.float32), requires_grad=True)
+    c0 = make(lib, rng.standard_normal((1, BATCH, HIDDEN)).astype(np.float32), requires_grad=True)
+    cot = make(lib, rng.standard_normal((SEQ, BATCH, HIDDEN)).astype(np.float32))
     params = list(model.parameters())
 
     def step():

@@ -24,6 +24,10 @@ def get_torch():
         except Exception as e:  # noqa: BLE001 - any import failure means "no oracle"
             _state["error"] = f"{type(e).__name__}: {e}"
         else:
+            # full-precision float32 on cuda: TF32 matmuls/convolutions (torch's default for cudnn) round
+            # inputs to 10 mantissa bits, which would make the oracle, not refgrad, the inexact side
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
             _state["torch"] = torch
     return _state["torch"]
 

@@ -165,14 +165,16 @@ INPLACE_VIEWS = [
 
 @pytest.mark.parametrize("case", INPLACE_VIEWS, ids=[c[0] for c in INPLACE_VIEWS])
 def test_inplace_through_views(case, device):
-    _, f = case
+    name, f = case
 
     def run(a):
         x = a.clone()
         f(x, a)
         return x * a
 
-    check_op(run, run, [_r(3, 4)], device=device)
+    # torch 2.11 on cuda raises "backward through the graph a second time" in the double backward of exp_
+    # through a select view (its own bug; on cpu it is fine): compare that case with torch on cpu
+    check_op(run, run, [_r(3, 4)], device=device, oracle_device="cpu" if name == "select-exp" else None)
 
 
 # -- gather / scatter family -------------------------------------------------------------------

@@ -269,8 +269,10 @@ def test_det_gradient_at_singular_matrices(name, create_graph, device):
         (go,) = refgrad.autograd.grad(refgrad.linalg.det(a), a, rg(c, device), create_graph=create_graph)
         (gt,) = torch.autograd.grad(torch.linalg.det(t), t, th(c, device), create_graph=create_graph)
         assert_same(go, gt)
-        # the adjugate of a rank n-2 matrix is 0 too
-        assert np.any(to_np(go).reshape((-1, 3, 3))[0]) == (create_graph and name == "rank2")
+        # the adjugate of a rank n-2 matrix is 0 too; on cpu LU gives det == 0 exactly (on cuda its roundoff
+        # leaves |det| ~ 1e-16, and both engines take the adjugate: the comparison above covers that)
+        if device == "cpu":
+            assert np.any(to_np(go).reshape((-1, 3, 3))[0]) == (create_graph and name == "rank2")
     check_op(refgrad.linalg.det, torch.linalg.det, [A], device=device, gradgrad=name == "rank2")
 
 

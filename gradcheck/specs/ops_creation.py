@@ -134,10 +134,11 @@ factory("scalar_tensor", [fwd(2.5), fwd(3), fwd(True), fwd(-1.25, dtype=DT("floa
 
 
 def _from_tensor(path):
-    """fn(template) for from_numpy / from_dlpack: the template's numpy array goes in."""
+    """fn(template) for from_numpy (the template's host array goes in: numpy is cpu-only) and from_dlpack (the
+    engine's tensor itself goes in, through its DLPack capsule, on whichever device it lives)."""
     def make(lib):
         f = getattr(lib, path)
-        return lambda x: f(x.numpy())
+        return (lambda x: f(x.cpu().numpy())) if path == "from_numpy" else f
     return make
 
 

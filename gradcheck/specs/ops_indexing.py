@@ -518,7 +518,7 @@ _OUT_OPS = {
 
 def _out_form(E):
     def fn(name, *args):
-        out = E.empty(0, dtype=E.int64 if name == "nonzero" else args[0].dtype)
+        out = E.empty(0, dtype=E.int64 if name == "nonzero" else args[0].dtype, device=args[0].device)
         r = _OUT_OPS[name](E, out, *args)
         return out, r  # the result is out itself, and out holds it
     return fn

@@ -153,6 +153,8 @@ def write_into(self: Tensor, r: Tensor):
     version counter shared with its views."""
     rd = r._data
     sd = self._data
+    if type(rd) is not type(sd):  # numpy vs cupy: never an implicit copy across devices
+        raise RuntimeError(f"Expected out tensor to have device {r.device}, but got {self.device} instead")
     if rd.dtype != sd.dtype and not can_cast(rd.dtype, sd.dtype):
         raise RuntimeError(
             f"result type {_type_word(rd.dtype)} can't be cast to the desired output type {_type_word(sd.dtype)}")

@@ -615,8 +615,11 @@ def _make_binary(name, node_name, fwd, bwd, saves):
         def backward(ctx, g):
             a, b = ctx.saved_tensors
             n = ctx.needs_input_grad
-            if not _grad_state.enabled:  # first order on arrays: grad * other, grad * self (as the table)
-                gd = g._data
+            gd = g._data
+            t = type(gd)
+            # first order on arrays: grad * other, grad * self (as the table); not when an operand is a cpu
+            # 0-d tensor next to a cuda gradient, which the Tensor path below moves to the device
+            if not _grad_state.enabled and (a is None or type(a._data) is t) and (b is None or type(b._data) is t):
                 try:
                     return ((Tensor._wrap(gd * b._data) if n[0] else None),
                             (Tensor._wrap(gd * a._data) if n[1] else None))
@@ -763,6 +766,19 @@ def rsub(input, other, *, alpha=1):  # noqa: A002
     return sub(other, input, alpha=alpha)
 
 
+def _floor_divide_float(xp, a, b):
+    """torch's div_floor_floating: through fmod, so a subnormal quotient (which the GPU's a / b flushes to
+    zero) still floors to -1 or 0 as on cpu; numpy's floor_divide is the same rule."""
+    if xp is np:
+        return np.floor_divide(a, b)
+    mod = xp.fmod(a, b)
+    div = (a - mod) / b
+    div = xp.where((mod != 0) & ((b < 0) != (mod < 0)), div - 1, div)
+    fl = xp.floor(div)
+    fl = xp.where(div - fl > 0.5, fl + 1, fl)
+    return xp.where(b == 0, a / b, xp.where(div != 0, fl, xp.copysign(xp.zeros_like(div), a / b)))
+
+
 class _DivRounded:
     node_name = "DivBackward2"
 
@@ -772,7 +788,7 @@ class _DivRounded:
         if a.dtype.kind == "f":
             with _quiet(all="ignore"):
                 # floor: numpy's floor_divide is Python's divmod rule, as torch's div_floor_floating
-                return _arr(xp.floor_divide(a, b) if mode == "floor" else xp.trunc(a / b))
+                return _arr(_floor_divide_float(xp, a, b) if mode == "floor" else xp.trunc(a / b))
         _int_div_check(b)
         if mode == "floor":
             return _arr(xp.floor_divide(a, b))
