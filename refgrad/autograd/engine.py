@@ -155,6 +155,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     if not retain_graph:
                         node._release()
                     _dispatch(node, out, deps, buffers, heap, create_graph, need)
+                    out = None  # AccumulateGrad steals a gradient's buffer only when nothing else holds it
                     continue
                 execute = True
             elif not need.get(node, False):
@@ -187,6 +188,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             if not retain_graph:
                 node._release()
             _dispatch(node, out, deps, buffers, heap, create_graph, need)
+            out = None
     finally:
         _grad_state.enabled, _grad_state.grad_mode = prev
 
