@@ -17,7 +17,7 @@ import refgrad.nn.functional as F
 from refgrad.nn.modules import transformer as rtf
 from refgrad.nn.modules.mlp import MLP
 
-from .helpers import assert_same, to_np
+from .helpers import assert_same, check_op, to_np
 
 TOL = {np.float32: (2e-4, 2e-5), np.float64: (1e-9, 1e-10)}
 
@@ -397,3 +397,47 @@ def test_sdpa_fully_masked_row_gradient(rng):
         (f(x, x, x, attn_mask=lib.tensor(m)) * lib.tensor(c)).sum().backward()
         grads.append(x.grad)
     assert_same(grads[0], grads[1], what="grad")
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_transformer_matches_torch(batch_first, device):
+    """nn.Transformer: torch's parameter names and xavier init shapes, its values and gradients with a causal
+    target mask and source padding (weights copied from torch), and its input checks."""
+    from collections import OrderedDict
+    torch.manual_seed(0)
+    ref = torch.nn.Transformer(8, 2, 1, 2, 12, dropout=0.0, batch_first=batch_first).double().to(device)
+    ours = refgrad.nn.Transformer(8, 2, 1, 2, 12, dropout=0.0, batch_first=batch_first)
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    ours.load_state_dict(OrderedDict((k, v.detach().cpu().numpy()) for k, v in ref.state_dict().items()))
+    ours = ours.double().to(device)
+    rng = np.random.default_rng(1)
+    src, tgt = rng.standard_normal((5, 3, 8)), rng.standard_normal((4, 3, 8))
+    if batch_first:
+        src, tgt = src.swapaxes(0, 1).copy(), tgt.swapaxes(0, 1).copy()
+    pad = np.zeros((3, 5), dtype=bool)
+    pad[0, -2:] = True
+    mask_o = refgrad.nn.Transformer.generate_square_subsequent_mask(4, device=device, dtype=refgrad.float64)
+    mask_t = torch.nn.Transformer.generate_square_subsequent_mask(4, device=device, dtype=torch.float64)
+    assert_same(mask_o, mask_t)
+
+    def run(lib, model, mask):
+        def f(s, t, p):
+            return model(s, t, tgt_mask=mask, src_key_padding_mask=p, memory_key_padding_mask=p)
+        return f
+    # training mode (dropout 0): torch's fused fast path only serves eval, so both take the reference path
+    check_op(run(refgrad, ours, mask_o), run(torch, ref, mask_t), [src, tgt, pad], device=device, diff=[0, 1],
+             gradgrad=False)
+    with pytest.raises(RuntimeError, match="feature number of src and tgt must be equal to d_model"):
+        ours(refgrad.zeros(5, 5, 6, device=device), refgrad.zeros(5, 5, 8, device=device))
+    bad_src, bad_tgt = ((3, 5, 8), (2, 4, 8)) if batch_first else ((5, 3, 8), (4, 2, 8))
+    with pytest.raises(RuntimeError, match="the batch number of src and tgt must be equal"):
+        ours(refgrad.zeros(bad_src, device=device), refgrad.zeros(bad_tgt, device=device))
+
+
+def test_transformer_reinitializes_matrices_with_xavier():
+    refgrad.manual_seed(0)
+    m = refgrad.nn.Transformer(16, 4, 1, 1, 32)
+    w = m.encoder.layers[0].linear1.weight  # (32, 16): xavier bound sqrt(6 / 48)
+    bound = (6 / (16 + 32)) ** 0.5
+    assert float(w.abs().max()) <= bound and float(w.abs().max()) > 0.8 * bound
+    assert m.encoder.norm is not None and m.decoder.norm is not None and m.d_model == 16 and m.nhead == 4

@@ -267,6 +267,23 @@ spec("TransformerDecoder(norm,norm_first,causal)", "TransformerDecoder", _decode
      [_n(L, N, E), _n(S, N, E), _causal(L)], [0, 1], modes=ONE_MODE)
 
 
+def _transformer(**kw):
+    def build(engine):
+        tr = engine.nn.Transformer(E, NH, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=FF, dropout=0.0,
+                                   **kw)
+
+        def adapter(f, src, tgt, tgt_mask=None, src_kpm=None):
+            return f(src, tgt, tgt_mask=tgt_mask, src_key_padding_mask=src_kpm, memory_key_padding_mask=src_kpm)
+        return _adapted(engine, tr, adapter)
+    return build
+
+
+spec("Transformer", "Transformer", _transformer(), [_n(S, N, E), _n(L, N, E)], [0, 1], modes=ONE_MODE)
+spec("Transformer(batch_first,norm_first,causal,padding)", "Transformer", _transformer(batch_first=True,
+                                                                                        norm_first=True),
+     [_n(N, S, E), _n(N, L, E), _causal(L), _keypad(N, S)], [0, 1], modes=ONE_MODE)
+
+
 # -- MLP (torch twin: the equivalent torch.nn.Sequential, as torchvision.ops.MLP builds it) ---------------
 
 def _mlp(in_ch, hidden, norm=None, act="ReLU", bias=True):
@@ -295,5 +312,5 @@ spec("MLP(BatchNorm1d)", "MLP", _mlp(3, [4, 2], norm="BatchNorm1d"), [_n(4, 3)],
 _nm.CASES.extend((n, c, (), {}, (), {}) for n, c in
                  sorted({(s, s) for s in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
                                           "TransformerEncoderLayer", "TransformerEncoder",
-                                          "TransformerDecoderLayer", "TransformerDecoder", "MLP")}
+                                          "TransformerDecoderLayer", "TransformerDecoder", "Transformer", "MLP")}
                         - {(c[0], c[1]) for c in _nm.CASES}))

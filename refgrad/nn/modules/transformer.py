@@ -1,7 +1,7 @@
-"""Matches `torch.nn` MultiheadAttention, TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer and
-TransformerDecoder: torch's constructor arguments, parameter names (state_dicts load both ways), initializations
-and math. torch's fused fast paths and nested tensors have no counterpart: refgrad always takes the reference
-("slow") path, which is what torch computes with ``torch.backends.mha.set_fastpath_enabled(False)``."""
+"""Matches `torch.nn` MultiheadAttention, TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer,
+TransformerDecoder and Transformer: torch's constructor arguments, parameter names (state_dicts load both ways),
+initializations and math. torch's fused fast paths and nested tensors have no counterpart: refgrad always takes
+the reference ("slow") path, which is what torch computes with ``torch.backends.mha.set_fastpath_enabled(False)``."""
 from __future__ import annotations
 
 import copy
@@ -21,7 +21,7 @@ from .module import Module
 from .normalization import LayerNorm
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
-           "TransformerDecoder"]
+           "TransformerDecoder", "Transformer"]
 
 
 # -- masks ----------------------------------------------------------------------------------------
@@ -504,3 +504,55 @@ class TransformerDecoder(Module):
         if self.norm is not None:
             out = self.norm(out)
         return out
+
+
+class Transformer(Module):
+    """Matches `torch.nn.Transformer`: an encoder stack and a decoder stack (each ending in a LayerNorm), or the
+    ``custom_encoder``/``custom_decoder`` given; every parameter of more than one dimension re-initialized with
+    xavier_uniform_ after construction, as torch does."""
+
+    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048,
+                 dropout=0.1, activation=F.relu, custom_encoder=None, custom_decoder=None, layer_norm_eps=1e-5,
+                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+        super().__init__()
+        kw = {"device": device, "dtype": dtype}
+        layer_args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first,
+                      bias)
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(TransformerEncoderLayer(*layer_args, **kw), num_encoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(TransformerDecoderLayer(*layer_args, **kw), num_decoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+        self._reset_parameters()
+        self.d_model = d_model
+        self.nhead = nhead
+        self.batch_first = batch_first
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
+                tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
+                memory_is_causal=False):
+        is_batched = src.dim() == 3
+        if is_batched and src.size(0 if self.batch_first else 1) != tgt.size(0 if self.batch_first else 1):
+            raise RuntimeError("the batch number of src and tgt must be equal")
+        if src.size(-1) != self.d_model or tgt.size(-1) != self.d_model:
+            raise RuntimeError("the feature number of src and tgt must be equal to d_model")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask, tgt_is_causal=tgt_is_causal,
+                            memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz, device=None, dtype=None):
+        """torch's causal mask: float('-inf') above the diagonal, 0.0 elsewhere."""
+        return _generate_square_subsequent_mask(sz, device=device, dtype=dtype)
+
+    def _reset_parameters(self):
+        for p in self.parameters():
+            if p.dim() > 1:
+                init.xavier_uniform_(p)
