@@ -203,13 +203,6 @@ def test_argument_errors_match_torch():
         dl.batch_size = 3
 
 
-def test_num_workers_unsupported():
-    rds, _ = _pair(4)
-    with pytest.raises(NotImplementedError, match="single process"):
-        data.DataLoader(rds, num_workers=2)
-    assert data.get_worker_info() is None
-
-
 def test_concat_subset_match_torch():
     r = data.ConcatDataset([list(range(3)), list(range(10, 14))])
     t = tdata.ConcatDataset([list(range(3)), list(range(10, 14))])

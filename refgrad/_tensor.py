@@ -408,7 +408,9 @@ class Tensor:
         return tensor_repr(self)
 
     def __reduce_ex__(self, proto):
-        return (_rebuild, (_backend.asnumpy(self._data), self.requires_grad))
+        # the values (a host copy: no shared memory, no graph), requires_grad and the device; unpickles as a leaf, as
+        # torch's. A cuda tensor travels as its host array and is copied back to its device.
+        return (_rebuild, (_backend.asnumpy(self._data), self.requires_grad, str(self.device)))
 
     def __deepcopy__(self, memo):
         if self._grad_fn is not None:
@@ -427,8 +429,8 @@ class Tensor:
         return t
 
 
-def _rebuild(arr, requires_grad):
-    t = Tensor._wrap(arr)
+def _rebuild(arr, requires_grad, device="cpu"):
+    t = Tensor._wrap(arr if device == "cpu" else _backend.to_device(arr, _backend.device(device)))
     t._requires_grad = requires_grad
     return t
 

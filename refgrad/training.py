@@ -119,32 +119,40 @@ class History:
         return len(self.train_loss)
 
     def plot(self, path) -> None:
-        """Write losses, metrics and lr per epoch to a PNG at ``path``. Needs matplotlib (optional)."""
+        """Write the curves per epoch to a PNG at ``path``: train and val loss in one panel, one panel per metric,
+        and the learning rate (log scale when it spans more than a decade).
+
+        Needs matplotlib (optional: ``pip install matplotlib``), imported here only. Draws on its Agg canvas
+        without pyplot, so the caller's matplotlib backend and open figures are left alone.
+        """
         try:
-            import matplotlib
+            import matplotlib  # noqa: F401 - first, so that a blocked or missing package fails here
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+            from matplotlib.ticker import MaxNLocator
         except ImportError as e:
             raise ImportError("History.plot needs matplotlib, which is not installed: pip install matplotlib") from e
-        matplotlib.use("Agg")  # files only: works without a display
-        import matplotlib.pyplot as plt
 
-        epochs = range(1, len(self) + 1)
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
-        axes[0].plot(epochs, self.train_loss, label="train")
-        if self.val_loss:
-            axes[0].plot(epochs, self.val_loss, label="val")
-        axes[0].set_title("loss")
-        for name, values in self.metrics.items():
-            axes[1].plot(epochs, values, label=name)
-        axes[1].set_title("metrics")
-        axes[2].plot(epochs, self.lr)
-        axes[2].set_title("lr")
-        for ax in axes:
+        def epochs(values):
+            return range(1, len(values) + 1)
+
+        panels = [("loss", {"train": self.train_loss, "val": self.val_loss})]
+        panels += [(name, {name: values}) for name, values in self.metrics.items()]
+        panels.append(("lr", {"lr": self.lr}))
+        fig = Figure(figsize=(4 * len(panels), 3.5), layout="tight")
+        FigureCanvasAgg(fig)
+        for ax, (title, series) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels, strict=True):
+            for label, values in series.items():
+                if values:
+                    ax.plot(epochs(values), values, marker="o" if len(values) == 1 else None, label=label)
+            ax.set_title(title)
             ax.set_xlabel("epoch")
-            if ax.get_legend_handles_labels()[0]:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if len(series) > 1 and ax.get_legend_handles_labels()[0]:
                 ax.legend()
-        fig.tight_layout()
-        fig.savefig(path)
-        plt.close(fig)
+        if self.lr and min(self.lr) > 0 and max(self.lr) > 10 * min(self.lr):
+            ax.set_yscale("log")  # ax is the lr panel, the last one
+        fig.savefig(path, format="png")
 
 
 def _epoch_iter(epochs: int, progress: bool):

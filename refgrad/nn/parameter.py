@@ -1,7 +1,6 @@
 """Matches `torch.nn.parameter`: Parameter (a Tensor subclass a Module registers) and Buffer."""
 from __future__ import annotations
 
-from .. import _backend
 from .._tensor import Tensor
 from ..ops.creation import empty
 
@@ -37,7 +36,8 @@ class Parameter(Tensor):
         return result
 
     def __reduce_ex__(self, proto):
-        return (type(self), (Tensor._wrap(_backend.asnumpy(self._data)), self.requires_grad))
+        # values through Tensor's pickling (host copy, rebuilt on the tensor's device), then the Parameter around them
+        return (type(self), (Tensor._wrap(self._data).detach(), self.requires_grad))
 
 
 class _BufferMeta(type):

@@ -1,6 +1,8 @@
-"""Matches `torch.utils.data`: datasets, samplers, DataLoader and default_collate (single process)."""
+"""Matches `torch.utils.data`: datasets, samplers, DataLoader (in-process or with worker processes), default_collate
+and get_worker_info."""
 from ._collate import default_collate, default_convert
-from .dataloader import DataLoader, get_worker_info
+from ._worker import get_worker_info
+from .dataloader import DataLoader
 from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler
 
