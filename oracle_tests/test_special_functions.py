@@ -348,3 +348,50 @@ def test_cupy_matches_cpu(name, dtype):
     # cupyx's own float64 accuracy is a few ulp of conditioning; subnormal results flush.
     err = np.where(np.abs(cpu[finite]) < np.finfo(dtype).tiny, 0.0, err)
     assert err.max() <= 64
+
+
+# ------------------------------------------------------------------------------------------------
+# The vectorised erf/erfc (fdlibm's algorithm) against the C library's, element by element
+# ------------------------------------------------------------------------------------------------
+
+def _erf_libm_grid():
+    """Every range of the algorithm, both sides of each boundary, and the special values."""
+    rng = np.random.default_rng(3)
+    boundaries = [2.0 ** -56, 2.0 ** -28, 0.25, 0.84375, 1.25, 1 / 0.35, 4.0, 6.0, 26.5, 27.3, 28.0]
+    near = [np.nextafter(b, d) for b in boundaries for d in (-np.inf, np.inf)] + boundaries
+    x = np.concatenate([
+        rng.uniform(-30, 30, 4000), rng.uniform(-1.5, 1.5, 4000), rng.uniform(26, 28, 1000),
+        np.logspace(-320, 1.5, 500), np.array(near), *(b + rng.uniform(-0.01, 0.01, 100) for b in boundaries),
+        [0.0, 5e-324, 2.2250738585072014e-308, 1e-300, 1e308, _INF],
+    ])
+    x = np.concatenate([x, -x, [_NAN]])
+    return x
+
+
+@pytest.mark.parametrize("name, bound", [("erf", 2), ("erfc", 4)])
+def test_erf_erfc_match_libm_within_ulps(name, bound):
+    ours_fn, math_fn = {"erf": (special.erf, math.erf), "erfc": (special.erfc, math.erfc)}[name]
+    x = _erf_libm_grid()
+    ours = ours_fn(x)
+    ref = np.array([math_fn(v) for v in x.tolist()])
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(ref))  # erf(-0.0) = -0.0
+    with np.errstate(invalid="ignore"):
+        ulps = np.where(ours == ref, 0.0, np.abs(ours - ref) / np.spacing(np.abs(ref)))
+    worst = int(np.nanargmax(ulps))
+    assert np.nanmax(ulps) <= bound, f"{name}({x[worst]!r}) = {ours[worst]!r}, libm {ref[worst]!r}"
+    # The same values whatever the neighbours, across blocks (over 32768 elements), in any layout.
+    assert 3 * x.size > 32768
+    np.testing.assert_array_equal(ours_fn(np.tile(x, 3)[::-1].reshape(3, -1)).ravel()[::-1], np.tile(ours, 3))
+    assert ours_fn(np.array(x[worst])).shape == ()
+    assert ours_fn(np.array(x[worst])) == ours[worst]
+
+
+def test_erf_erfc_special_values():
+    x = np.array([0.0, -0.0, _INF, -_INF, _NAN, 5e-324, -5e-324, 28.0, -28.0, 6.0, -6.0, 40.0, -40.0])
+    erf, erfc = special.erf(x), special.erfc(x)
+    np.testing.assert_array_equal(erf, [0.0, -0.0, 1.0, -1.0, _NAN, 5e-324, -5e-324, 1.0, -1.0, 1.0, -1.0,
+                                        1.0, -1.0])
+    assert np.signbit(erf[1]) and not np.signbit(erf[0])
+    np.testing.assert_array_equal(erfc, [1.0, 1.0, 0.0, 2.0, _NAN, 1.0, 1.0, 0.0, 2.0, math.erfc(6.0), 2.0,
+                                         0.0, 2.0])
