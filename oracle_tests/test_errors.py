@@ -174,3 +174,24 @@ def test_device_mismatch(device):
     twin(lambda m: m.ones(2, device="cuda") + m.ones(2), message=False)
     err = twin(lambda m: (leaf(m, [1.0]).to("cuda") * 2).backward(m.ones(1)), message=False)
     assert "device" in str(err)
+
+
+@pytest.mark.parametrize("name, call", [
+    ("cat", lambda L, x, out: L.cat([x, x], out=out)),
+    ("tril", lambda L, x, out: L.tril(x, out=out)),
+    ("gather", lambda L, x, out: L.gather(x, 1, L.zeros(2, 1, dtype=L.int64), out=out)),
+    ("index_select", lambda L, x, out: L.index_select(x, 0, L.zeros(1, dtype=L.int64), out=out)),
+    ("exp", lambda L, x, out: L.exp(x, out=out)),
+])
+def test_out_refuses_inputs_that_require_grad(name, call):
+    """Every op's out= goes through one contract: torch's RuntimeError naming the op when an input requires grad
+    (the result would silently lose its history), and out= works once nothing requires grad."""
+    msgs = []
+    for lib in (refgrad, torch):
+        x = lib.ones(2, 2, requires_grad=True)
+        with pytest.raises(RuntimeError) as e:
+            call(lib, x, lib.empty(0))
+        msgs.append(str(e.value))
+        out = lib.empty(0)
+        assert call(lib, x.detach(), out) is out and out.numel() > 0
+    assert msgs[0] == msgs[1] and msgs[0].startswith(f"{name}(): functions with out=")

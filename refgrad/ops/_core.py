@@ -2,6 +2,8 @@
 and view bookkeeping. Every op family builds on these; none re-implements them."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _dtypes
@@ -277,3 +279,24 @@ def unary(op, x, **params):
 
 def nd_dtype(arr) -> _dtypes.dtype:
     return _NP2DT[arr.dtype]
+
+
+def write_out(r, out, name):
+    """torch's out= contract for every op's ``out=`` (None: ``r`` itself): no autograd through it, resize on shape
+    mismatch (with torch's warning), cast to out's dtype when torch's canCast allows it."""
+    if out is None:
+        return r
+    if r.requires_grad or (_grad_state.enabled and out.requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    if out._data.shape != r._data.shape:
+        if out._data.size:
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape {list(out.shape)}, which "
+                f"does not match the required output shape {list(r.shape)}. This behavior is deprecated, and in "
+                "a future PyTorch release outputs will not be resized unless they have zero elements. You can "
+                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements with t.resize_(0).",
+                UserWarning, stacklevel=3)
+        out._data = get_xp(out._data).empty(r._data.shape, dtype=out._data.dtype)
+    write_into(out, r)
+    return out

@@ -9,7 +9,6 @@ in the default dtype; "nobool"/"floatonly" ops raise NotImplementedError where t
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from .._backend import get_xp
 from .._tensor import _TYPE_NAMES, Tensor, register_methods
 from ..autograd.grad_mode import state as _grad_state
 from ..autograd.graph import apply
-from ._core import inplace, promote_pair, result_dtype, same_device, scalar_const, to_float, write_into
+from ._core import inplace, promote_pair, result_dtype, same_device, scalar_const, to_float, write_out
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -82,25 +81,6 @@ def _tensor(x, fname):
     if isinstance(x, Tensor):
         return x
     raise _arg_error(fname, "input", 1, x)
-
-
-def _out(r, out, name):
-    """torch's out= contract: no autograd through it, resize on shape mismatch (with torch's warning),
-    cast to out's dtype when torch's canCast allows it."""
-    if r.requires_grad or (_grad_state.enabled and out.requires_grad):
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
-                           "differentiation, but one of the arguments requires grad.")
-    if out._data.shape != r._data.shape:
-        if out._data.size:
-            warnings.warn(
-                f"An output with one or more elements was resized since it had shape {list(out.shape)}, which "
-                f"does not match the required output shape {list(r.shape)}. This behavior is deprecated, and in "
-                "a future PyTorch release outputs will not be resized unless they have zero elements. You can "
-                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements with t.resize_(0).",
-                UserWarning, stacklevel=3)
-        out._data = get_xp(out._data).empty(r._data.shape, dtype=out._data.dtype)
-    write_into(out, r)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,7 +291,7 @@ def _make_unary(name, fwd, bwd, saves, rule, quiet):
         if _tensor(input, name)._data.dtype.kind != "f":
             input = _integral_input(name, rule, input)  # noqa: A001
         r = apply(op, input)
-        return r if out is None else _out(r, out, name)
+        return r if out is None else write_out(r, out, name)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Matches `torch.{name}`."
     return op, fn
@@ -365,7 +345,7 @@ def round(input, *, decimals=0, out=None):  # noqa: A001,A002 - torch's name
     if k == "b" or (k != "f" and decimals):
         raise _not_implemented("round", input)
     r = apply(_RoundDecimals if decimals else _Round, input, decimals=int(decimals))
-    return r if out is None else _out(r, out, "round")
+    return r if out is None else write_out(r, out, "round")
 
 
 class _Logit:
@@ -394,7 +374,7 @@ class _Logit:
 def logit(input, eps=None, *, out=None):  # noqa: A002
     """Matches `torch.logit` (with eps: clamps into [eps, 1 - eps], zero gradient outside)."""
     r = apply(_Logit, to_float(_tensor(input, "logit")), eps=eps)
-    return r if out is None else _out(r, out, "logit")
+    return r if out is None else write_out(r, out, "logit")
 
 
 class _Polygamma:
@@ -416,7 +396,7 @@ def polygamma(n, input, *, out=None):  # noqa: A002
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     r = apply(_Polygamma, to_float(_tensor(input, "polygamma")), n=int(n))
-    return r if out is None else _out(r, out, "polygamma")
+    return r if out is None else write_out(r, out, "polygamma")
 
 
 def mvlgamma(input, p):  # noqa: A002
@@ -447,7 +427,7 @@ class _NanToNum:
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):  # noqa: A002
     """Matches `torch.nan_to_num`: the gradient passes where the input was finite, 0 where replaced."""
     r = apply(_NanToNum, _tensor(input, "nan_to_num"), nan=nan, posinf=posinf, neginf=neginf)
-    return r if out is None else _out(r, out, "nan_to_num")
+    return r if out is None else write_out(r, out, "nan_to_num")
 
 
 # --------------------------------------------------------------------------------------------
@@ -698,7 +678,7 @@ def _binary_fn(name, rule, scalars, doc):
                 if k == "b" or (rule == "floatonly" and k != "f"):
                     raise _not_implemented(name, t)
         r = _apply2(op, x, y)
-        return r if out is None else _out(r, out, name)
+        return r if out is None else write_out(r, out, name)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
     return fn
@@ -817,7 +797,7 @@ def _div_rounded(op, input, other, mode, out, name):
         r = apply(op, x, y, mode=mode)
     except ValueError as e:
         raise _broadcast_error(e, x, y) from None
-    return r if out is None else _out(r, out, name)
+    return r if out is None else write_out(r, out, name)
 
 
 def div(input, other, *, rounding_mode=None, out=None):  # noqa: A002
@@ -880,7 +860,7 @@ def pow(input, exponent, *, out=None):  # noqa: A001,A002
         if t._data.dtype.kind == "b":
             raise _not_implemented("pow", t, False)
         r = _apply2(_BIN["pow"] if isinstance(input, Tensor) else _BIN["rpow"], x, y)
-    return r if out is None else _out(r, out, "pow")
+    return r if out is None else write_out(r, out, "pow")
 
 
 def float_power(input, exponent, *, out=None):  # noqa: A002
@@ -945,7 +925,7 @@ def lerp(input, end, weight, *, out=None):  # noqa: A002
             r = apply(_LerpScalar, s, end, scalar_const(weight, s._data.dtype, s._data))
     except ValueError as e:
         raise _broadcast_error(e, s._data, end._data, getattr(weight, "_data", s._data)) from None
-    return r if out is None else _out(r, out, "lerp")
+    return r if out is None else write_out(r, out, "lerp")
 
 
 def _promote3(name, a, b, c, value):
@@ -1005,7 +985,7 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):  # noqa: A002
     """Matches `torch.addcmul`: input + value * tensor1 * tensor2."""
     ts, v = _promote3("addcmul", input, tensor1, tensor2, value)
     r = _apply3(_Addcmul, ts, v)
-    return r if out is None else _out(r, out, "addcmul")
+    return r if out is None else write_out(r, out, "addcmul")
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):  # noqa: A002
@@ -1019,7 +999,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):  # noqa: A002
             "implementation: (input + value * tensor1 / tensor2), for all dtypes.")
     ts, v = _promote3("addcdiv", input, tensor1, tensor2, value)
     r = _apply3(_Addcdiv, ts, v)
-    return r if out is None else _out(r, out, "addcdiv")
+    return r if out is None else write_out(r, out, "addcdiv")
 
 
 # -- where / clamp ------------------------------------------------------------------------------
@@ -1059,7 +1039,7 @@ def where(condition, input=None, other=None, *, out=None):  # noqa: A002
         r = apply(_Where, condition, x, y)
     except ValueError as e:
         raise _broadcast_error(e, condition._data, *(getattr(v, "_data", v) for v in (x, y))) from None
-    return r if out is None else _out(r, out, "where")
+    return r if out is None else write_out(r, out, "where")
 
 
 def _bound(v, dt):
@@ -1141,7 +1121,7 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A001,A002
             raise _broadcast_error(e, *(t._data for t in (x, lo, hi) if t is not None)) from None
     else:
         r = apply(_ClampScalar, x, lo=min, hi=max)
-    return r if out is None else _out(r, out, "clamp")
+    return r if out is None else write_out(r, out, "clamp")
 
 
 clip = clamp
@@ -1165,7 +1145,7 @@ def _nograd2(name, fn, x, y, out):
         r = Tensor._wrap(_arr(fn(_xp(xa, ya), xa, ya)))
     except ValueError as e:
         raise _broadcast_error(e, xa, ya) from None
-    return r if out is None else _out(r, out, name)
+    return r if out is None else write_out(r, out, name)
 
 
 def _cmp(name, ufunc):
@@ -1269,7 +1249,7 @@ def logical_not(input, *, out=None):  # noqa: A002
     """Matches `torch.logical_not`."""
     d = _tensor(input, "logical_not")._data
     r = Tensor._wrap(_arr(get_xp(d).logical_not(d)))
-    return r if out is None else _out(r, out, "logical_not")
+    return r if out is None else write_out(r, out, "logical_not")
 
 
 def _shift(left):
@@ -1311,7 +1291,7 @@ def bitwise_not(input, *, out=None):  # noqa: A002
     if d.dtype.kind == "f":
         raise _not_implemented("bitwise_not", input)
     r = Tensor._wrap(_arr(get_xp(d).invert(d)))
-    return r if out is None else _out(r, out, "bitwise_not")
+    return r if out is None else write_out(r, out, "bitwise_not")
 
 
 # -- operators and methods ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from .._backend import asnumpy, get_xp
 from .._tensor import Tensor, _wrap_dim, register_methods
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import apply
-from ._core import _device_error, _type_word, inplace, write_into
+from ._core import _device_error, _type_word, inplace, write_out
 from .shape import _Select, _Slice, basic_view, expand, reshape
 
 _UFUNC = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
@@ -453,7 +453,7 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):  # noqa: A002
     d = _check_gather_like(input, dim, a, "gather")
     pos = _positions(a.reshape(a.shape or (1,)), d, input._data)
     r = apply(_Gather, _as1d(input), idx=pos)
-    return _out(reshape(r, a.shape) if not a.ndim else r, out)
+    return write_out(reshape(r, a.shape) if not a.ndim else r, out, "gather")
 
 
 def _src_region(src, shape):
@@ -620,7 +620,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):  # noqa: A002
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{_type_word(indices._data.dtype)}")
     if dim is None:
-        return _out(gather(reshape(input, (-1,)), 0, reshape(indices, (-1,))), out)
+        return write_out(gather(reshape(input, (-1,)), 0, reshape(indices, (-1,))), out, "take_along_dim")
     xs, js = input._data.shape, indices._data.shape
     if len(xs) != len(js):
         raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
@@ -630,7 +630,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):  # noqa: A002
                                  tuple(1 if j == d else n for j, n in enumerate(js))))
     x = expand(input, *[xs[d] if j == d else n for j, n in enumerate(b)])
     i = expand(indices, *[js[d] if j == d else n for j, n in enumerate(b)])
-    return _out(gather(x, d, i), out)
+    return write_out(gather(x, d, i), out, "take_along_dim")
 
 
 # -- index_select / index_add / index_copy / index_fill ----------------------------------------
@@ -661,7 +661,7 @@ def index_select(input, dim, index, *, out=None):  # noqa: A002
         bad = int(a.max()) if int(a.max()) >= n else int(a.min())
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
     r = apply(_IndexSelect, x, idx=_dim_pos(x, d, a))
-    return _out(reshape(r, ()) if input._data.ndim == 0 else r, out)
+    return write_out(reshape(r, ()) if input._data.ndim == 0 else r, out, "index_select")
 
 
 def _check_source(x, d, a, source, fn):
@@ -801,22 +801,13 @@ def nonzero(input, *, out=None, as_tuple=False):  # noqa: A002
     if as_tuple:
         return tuple(Tensor._wrap(a.astype(np.int64)) for a in xp.nonzero(d.reshape(d.shape or (1,))))
     if d.ndim == 0:
-        return _out(Tensor._wrap(xp.zeros((int(bool(d)), 0), dtype=np.int64)), out)
-    return _out(Tensor._wrap(xp.stack(xp.nonzero(d), axis=1).astype(np.int64).reshape(-1, d.ndim)), out)
+        return write_out(Tensor._wrap(xp.zeros((int(bool(d)), 0), dtype=np.int64)), out, "nonzero")
+    return write_out(Tensor._wrap(xp.stack(xp.nonzero(d), axis=1).astype(np.int64).reshape(-1, d.ndim)), out, "nonzero")
 
 
 def argwhere(input):  # noqa: A002
     """Matches `torch.argwhere`."""
     return nonzero(input)
-
-
-def _out(r, out):
-    if out is None:
-        return r
-    if out._data.shape != r._data.shape:
-        out._data = get_xp(out._data).empty(r._data.shape, dtype=out._data.dtype)
-    write_into(out, r)
-    return out
 
 
 def _ip(fn):

@@ -10,7 +10,7 @@ from .. import _dtypes
 from .._backend import get_xp
 from .._tensor import Tensor, _wrap_dim, register_methods
 from ..autograd.graph import apply
-from ._core import _device_error, _type_word, inplace, make_view, write_into
+from ._core import _device_error, _type_word, inplace, make_view, write_out
 
 
 def _shape_arg(shape):
@@ -597,7 +597,7 @@ def cat(tensors, dim=0, *, out=None):
                                        f"got size {b} for tensor number {i} in the list.")
     else:
         _wrap_dim(dim, 1)
-    return _write_out(apply(_Cat, *ts, dim=d, dt=dt.np, keep=tuple(keep)), out)
+    return write_out(apply(_Cat, *ts, dim=d, dt=dt.np, keep=tuple(keep)), out, "cat")
 
 
 concat = cat
@@ -606,15 +606,6 @@ concat = cat
 def concatenate(tensors, axis=0, out=None):
     """Matches `torch.concatenate` (numpy-style alias of cat)."""
     return cat(tensors, axis, out=out)
-
-
-def _write_out(r, out):
-    if out is None:
-        return r
-    if out._data.shape != r._data.shape:
-        out._data = get_xp(out._data).empty(r._data.shape, dtype=out._data.dtype)
-    write_into(out, r)
-    return out
 
 
 def stack(tensors, dim=0, *, out=None):
@@ -970,12 +961,12 @@ class _TriU(_Tri):
 
 def tril(input, diagonal=0, *, out=None):  # noqa: A002
     """Matches `torch.tril` (last two dims)."""
-    return _write_out(_tri(input, diagonal, False), out)
+    return write_out(_tri(input, diagonal, False), out, "tril")
 
 
 def triu(input, diagonal=0, *, out=None):  # noqa: A002
     """Matches `torch.triu` (last two dims)."""
-    return _write_out(_tri(input, diagonal, True), out)
+    return write_out(_tri(input, diagonal, True), out, "triu")
 
 
 def trace(input):  # noqa: A002
