@@ -330,3 +330,20 @@ def test_on_device_packed_bidirectional(device, kind):
     assert_same(rx.grad, tx.grad, **TOL[np.float32])
     for k, p in t.named_parameters():
         assert_same(r.get_parameter(k).grad, p.grad, what=f"grad {k}", **TOL[np.float32])
+
+
+@pytest.mark.parametrize("use", ["both", "h", "c"])
+def test_fused_lstm_pointwise_gradients(use):
+    """The fused LSTM cell primitive against finite differences, first and second order, when both outputs are
+    used and when either alone is (the other's incoming gradient is then None)."""
+    from refgrad.autograd.graph import apply
+    from refgrad.nn.modules.rnn import _LSTMPointwise
+    rng = np.random.default_rng(3)
+    gates = refgrad.tensor(rng.standard_normal((2, 12)), requires_grad=True)
+    c = refgrad.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+
+    def f(a, b):
+        h, c2 = apply(_LSTMPointwise, a, b)
+        return {"both": (h, c2), "h": h, "c": c2}[use]
+    assert refgrad.autograd.gradcheck(f, (gates, c), rtol=1e-6)
+    assert refgrad.autograd.gradgradcheck(f, (gates, c), rtol=1e-5)

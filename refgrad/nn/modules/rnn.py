@@ -1,6 +1,7 @@
 """Matches `torch.nn` RNNCell, LSTMCell, GRUCell, RNN, LSTM and GRU: cells are composites of refgrad ops
-(linear, sigmoid, tanh, chunk, cat), so gradients, double backward included, come from autograd. The
-input-to-hidden projection of a whole layer is one matmul; only the hidden-to-hidden recurrence loops over
+(linear, sigmoid, tanh, chunk, cat), so gradients, double backward included, come from autograd; the LSTM's
+pointwise gate math is one primitive per step (torch's fused LSTM cell) whose backward is written in refgrad ops.
+The input-to-hidden projection of a whole layer is one matmul; only the hidden-to-hidden recurrence loops over
 time steps. Parameter names, shapes, order and init (U(-1/sqrt(hidden), 1/sqrt(hidden))) are torch's, so
 state_dicts load both ways."""
 from __future__ import annotations
@@ -9,7 +10,12 @@ import math
 import numbers
 import warnings
 
-from ...ops.creation import empty, zeros
+from ..._backend import get_xp
+from ..._tensor import Tensor
+from ...autograd.grad_mode import state as _grad_state
+from ...autograd.graph import apply
+from ...ops.creation import empty, zeros, zeros_like
+from ...ops.elementwise import _sigmoid
 from ...ops.shape import cat, stack
 from .. import functional as F
 from .. import init
@@ -27,14 +33,53 @@ def _rnn_step(gi, h, w_hh, b_hh, act):
     return act(gi + F.linear(h, w_hh, b_hh))
 
 
+class _LSTMPointwise:
+    """(gates (B, 4H) before their nonlinearities, c (B, H)) -> (h, c'): i, f, o = sigmoid, g = tanh,
+    c' = f c + i g, h = o tanh(c'), as one node a step (torch's fused LSTM cell). Its backward is written in refgrad
+    ops (double backward works); first order runs the same formulas on arrays from the saved activations."""
+    node_name = "ThnnFusedLstmCellBackward0"
+
+    @staticmethod
+    def forward(ctx, gates, c):
+        xp = get_xp(gates)
+        H = c.shape[-1]
+        s = _sigmoid(xp, gates)  # over all four blocks: one pass (the g block of it is unused)
+        i, f, o = s[..., :H], s[..., H:2 * H], s[..., 3 * H:]
+        g = xp.tanh(gates[..., 2 * H:3 * H])
+        c_new = f * c + i * g
+        tc = xp.tanh(c_new)
+        h = o * tc
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(gates, c)
+            ctx.acts = (i, f, g, o, tc)
+        return h, c_new
+
+    @staticmethod
+    def backward(ctx, gh, gc):
+        gates, c = ctx.saved_tensors  # (checks that neither was modified in place since the forward)
+        if not _grad_state.enabled:
+            i, f, g, o, tc = ctx.acts
+            c = c._data
+            xp = get_xp(tc)
+            gh_ = 0 if gh is None else gh._data
+            dc = gh_ * o * (1 - tc * tc) + (0 if gc is None else gc._data)
+            dg = xp.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g),
+                                 gh_ * tc * o * (1 - o)], axis=-1)
+            n = ctx.needs_input_grad
+            return (Tensor._wrap(dg) if n[0] else None), (Tensor._wrap(dc * f) if n[1] else None)
+        i, f, gg, o = gates.chunk(4, -1)
+        i, f, gg, o = i.sigmoid(), f.sigmoid(), gg.tanh(), o.sigmoid()
+        tc = (f * c + i * gg).tanh()
+        dc = gh * o * (1 - tc * tc) if gh is not None else zeros_like(c)
+        if gc is not None:
+            dc = dc + gc
+        do = gh * tc * o * (1 - o) if gh is not None else zeros_like(o)
+        return cat([dc * gg * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - gg * gg), do], -1), dc * f
+
+
 def _lstm_step(gi, hc, w_hh, b_hh, w_hr=None):
     h, c = hc
-    gates = gi + F.linear(h, w_hh, b_hh)
-    # one sigmoid over all four gates (the g slice of it is unused) instead of three: fewer graph nodes per step
-    i, f, _, o = gates.sigmoid().chunk(4, 1)
-    g = gates.chunk(4, 1)[2].tanh()
-    c = f * c + i * g
-    h = o * c.tanh()
+    h, c = apply(_LSTMPointwise, gi + F.linear(h, w_hh, b_hh), c)
     if w_hr is not None:
         h = F.linear(h, w_hr)
     return h, c
