@@ -366,10 +366,11 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
 
 
 # the other families of torch.nn.functional, one private module each (losses; convolution, pooling,
-# padding and resampling; normalization, dropout, embedding and distances)
-from . import _conv, _loss, _norm  # noqa: E402
+# padding and resampling; normalization, dropout, embedding and distances; grid sampling)
+from . import _conv, _loss, _norm, _sampling  # noqa: E402
 from ._conv import *  # noqa: E402,F403
 from ._loss import *  # noqa: E402,F403
 from ._norm import *  # noqa: E402,F403
+from ._sampling import *  # noqa: E402,F403
 
-__all__ += _conv.__all__ + _loss.__all__ + _norm.__all__
+__all__ += _conv.__all__ + _loss.__all__ + _norm.__all__ + _sampling.__all__
