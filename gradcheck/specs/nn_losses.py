@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import refgrad
 import refgrad.nn.functional as F
 
 from ..checks import CHECKS, register_check
@@ -97,3 +98,83 @@ def _torch_multi_margin(torch):
 
 loss("multi_margin_loss", lambda r, s: ((n(r, 3, 4), r.integers(0, 4, (3,))), [0]),
      extra=({}, {"p": 2, "margin": 0.5}), torch=_torch_multi_margin)
+
+
+# -- CTC ---------------------------------------------------------------------------------------------
+# torch's ctc_loss gradient w.r.t. log_probs is its formula exp(lp) - exp(log(alpha beta) + nll - lp), the true
+# derivative plus exp(lp) (refgrad reproduces it, see refgrad.nn.functional.ctc_loss): finite differences in
+# log_probs would not agree, in torch either. Through a log_softmax (torch's documented contract: log_probs are
+# log_softmax outputs) the extra term cancels, so the specs feed logits through log_softmax and every check
+# (forward, vjp, FD, gradgrad_fd) applies. torch has no double backward (_ctc_loss_backward): gradgrad_oracle is
+# skipped as the oracle cannot differentiate it; gradgrad_fd checks refgrad's. The raw-log_probs gradient is
+# compared with torch in oracle_tests/test_nn_ctc.py.
+_T, _N, _C = 6, 2, 4
+
+
+def _ctc_labels(rng, blank, *shape):
+    # labels never equal the blank (torch's contract; its gradient is wrong for such targets)
+    lab = rng.integers(0, _C - 1, shape)
+    return lab + (lab >= blank)
+
+
+def _ctc_padded(rng, blank=0):
+    tl = rng.integers(0, 4, _N)  # 0 too: the mean divides by max(length, 1)
+    return (n(rng, _T, _N, _C), _ctc_labels(rng, blank, _N, 3), np.array([_T, _T - 1]), tl)
+
+
+def _ctc_concat(rng, blank=0):
+    tl = rng.integers(0, 4, _N)
+    return (n(rng, _T, _N, _C), _ctc_labels(rng, blank, int(tl.sum())), (_T - 2, _T), tuple(int(v) for v in tl))
+
+
+def _ctc_impossible(rng, blank=0):
+    # sample 0: a repeated label needs a blank between its copies, 3 steps for 2 labels: impossible in 2
+    lab = _ctc_labels(rng, blank, _N, 3)
+    lab[0, 1] = lab[0, 0]
+    return (n(rng, _T, _N, _C), lab, np.array([2, _T]), np.array([2, 3]))
+
+
+def _ctc_unbatched(rng, blank=0):
+    return (n(rng, _T, _C), _ctc_labels(rng, blank, 3), (_T,), (3,))
+
+
+_CTC_SAMPLES = [(_ctc_padded, {"reduction": "mean"}), (_ctc_concat, {"reduction": "none", "blank": 2}),
+                (_ctc_padded, {"reduction": "sum", "blank": 3}),
+                (_ctc_impossible, {"reduction": "none", "zero_infinity": True}),
+                (_ctc_unbatched, {"reduction": "mean", "blank": 1}),
+                (_ctc_impossible, {"reduction": "mean", "zero_infinity": True, "blank": 1})]
+
+
+def _ctc_sampler(rng, i):
+    make, kwargs = _CTC_SAMPLES[i % len(_CTC_SAMPLES)]
+    return Sample(make(rng, kwargs.get("blank", 0)), dict(kwargs), diff=[0])
+
+
+register(Spec(name="nn.functional.ctc_loss", kind="loss",
+              fn=lambda x, *args, **kw: F.ctc_loss(F.log_softmax(x, -1), *args, **kw),
+              torch=lambda torch: lambda x, *args, **kw: torch.nn.functional.ctc_loss(x.log_softmax(-1), *args, **kw),
+              sampler=_ctc_sampler))
+
+
+def _ctc_module(**kwargs):
+    """A CTCLoss behind a log_softmax, built in either engine (the module specs' ``build`` hook)."""
+    def build(engine):
+        class LogSoftmaxCTC(engine.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.ctc = engine.nn.CTCLoss(**kwargs)
+
+            def forward(self, logits, *args):
+                return self.ctc(logits.log_softmax(-1), *args)
+        return LogSoftmaxCTC()
+    return build
+
+
+for _name, _make, _kw in [("CTCLoss", _ctc_padded, {}),
+                          ("CTCLoss(blank=2,reduction='sum')", _ctc_concat, {"blank": 2, "reduction": "sum"}),
+                          ("CTCLoss(reduction='none',zero_infinity=True)", _ctc_impossible,
+                           {"reduction": "none", "zero_infinity": True})]:
+    register(Spec(name=_name, kind="module", fn=refgrad.nn.CTCLoss, torch="torch.nn.CTCLoss",
+                  sampler=lambda rng, i, make=_make, blank=_kw.get("blank", 0): Sample(make(rng, blank), diff=[0]),
+                  dtypes={"cpu": ("float32", "float64")},
+                  meta={"cls": "CTCLoss", "args": (), "kwargs": _kw, "build": _ctc_module(**_kw)}))

@@ -6,17 +6,19 @@ Primitives where torch's backward is a formula a composite cannot reproduce: bin
 clamped at -100, gradient denominator clamped at 1e-12), binary_cross_entropy_with_logits (torch's stable
 forward and backward formulas) and nll_loss's pick of the target log-probabilities (its gradient stays
 connected to the input, so double backward works as in torch). cross_entropy is refgrad's log_softmax
-primitive followed by nll_loss, as torch computes it, so float32 results agree with torch's.
+primitive followed by nll_loss, as torch computes it, so float32 results agree with torch's. ctc_loss is the
+alpha recursion as a composite plus a primitive that adds torch's extra gradient term (see its docstring).
 """
 from __future__ import annotations
 
 import math
+import operator
 import warnings
 
 import numpy as np
 
 from .. import ops as _ops
-from .._backend import get_xp
+from .._backend import asnumpy, get_xp
 from .._dtypes import promote_types as _promote_types
 from .._tensor import _TYPE_NAMES, Tensor
 from ..autograd.grad_mode import no_grad
@@ -27,7 +29,8 @@ from . import functional as _F
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
            "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
-           "gaussian_nll_loss", "multilabel_soft_margin_loss", "soft_margin_loss", "multi_margin_loss"]
+           "gaussian_nll_loss", "multilabel_soft_margin_loss", "soft_margin_loss", "multi_margin_loss",
+           "ctc_loss"]
 
 _EPSILON = 1e-12  # torch's EPSILON in aten/src/ATen/native/Loss.cpp
 
@@ -615,4 +618,166 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     loss = _ops.where(not_target, z, 0.0).sum(1) / n_classes
     if input.ndim < 2:
         loss = loss.reshape(target.shape)  # torch: () for a 0-d target, (1,) for a (1,) one
+    return _reduce(loss, reduction)
+
+
+# -- connectionist temporal classification ----------------------------------------------------------
+def _ctc_lengths(name, lengths):
+    """Host int64 lengths from an integral tensor (any shape: torch reads its elements) or a sequence of ints."""
+    if isinstance(lengths, Tensor):
+        if lengths._data.dtype.kind not in "iu":
+            raise RuntimeError(f"{name} must be integral")
+        return asnumpy(lengths._data).reshape(-1).astype(np.int64)
+    try:
+        return np.array([operator.index(v) for v in lengths], dtype=np.int64).reshape(-1)
+    except TypeError:
+        raise TypeError(f"ctc_loss(): {name} must be a tuple or list of ints, got {lengths!r}") from None
+
+
+def _ctc_labels(targets, tl, n, n_classes):
+    """The (N, max target length) host label matrix of padded (N, S) or concatenated (sum(target_lengths),)
+    targets, validated as torch's ctc_loss_allocate_outputs does; positions past a target's length hold 0."""
+    tg = asnumpy(targets._data).astype(np.int64)  # torch reads bool / float targets as longs too
+    s_max = int(tl.max())
+    if targets.ndim == 1:
+        if tg.shape[0] != int(tl.sum()):
+            raise RuntimeError(f"Expected tensor to have size {int(tl.sum())} at dimension 0, but got size "
+                               f"{tg.shape[0]} for argument #2 'targets' (while checking arguments for ctc_loss): "
+                               "1-d targets are the targets concatenated, sum(target_lengths) long")
+        offsets = np.cumsum(tl) - tl
+        tg = np.pad(tg, (0, s_max))[offsets[:, None] + np.arange(s_max)]
+    else:
+        if tg.shape[0] != n:
+            raise RuntimeError(f"Expected tensor to have size {n} at dimension 0, but got size {tg.shape[0]} for "
+                               "argument #2 'targets' (while checking arguments for ctc_loss)")
+        if tg.shape[1] < s_max:
+            raise RuntimeError(f"Expected tensor to have size at least {s_max} at dimension 1, but got size "
+                               f"{tg.shape[1]} for argument #2 'targets' (while checking arguments for ctc_loss)")
+    valid = np.arange(s_max) < tl[:, None]
+    labels = np.where(valid, tg[:, :s_max], 0)
+    bad = (labels < 0) | (labels >= n_classes)
+    if bad.any():
+        # torch's CPU kernel reads out of bounds here (garbage or a crash): refgrad raises instead
+        raise RuntimeError(f"ctc_loss: target value {int(labels[bad][0])} is out of range for {n_classes} classes")
+    return labels
+
+
+def _safe_logsumexp(x):
+    """logsumexp over the last dim that is -inf, with zero gradient, when every term is -inf. A plain logsumexp's
+    backward there is exp(-inf + inf) = nan, and a zero cotangent times nan would poison the whole gradient
+    (unreachable CTC states are all -inf). The shift m is a constant: value and derivatives do not depend on it."""
+    xp = get_xp(x._data)
+    m = xp.max(x._data, axis=-1, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    s = (x - Tensor._wrap(m)).exp().sum(-1)
+    pos = Tensor._wrap(s._data > 0)
+    return _ops.where(pos, _ops.where(pos, s, 1.0).log() + Tensor._wrap(m[..., 0]), -math.inf)
+
+
+def _ctc_nll(lp, labels, il, tl, blank):
+    """-log p(labels | lp) per sample, by the alpha recursion in log space over the extended labels
+    (blank, l1, blank, l2, ..., blank: 2S + 1 states), vectorized over batch and states, looped over time;
+    a sample's alphas are frozen from its input length on. Composite: autograd gives the true derivative."""
+    xp = get_xp(lp._data)
+    n_steps, n, _ = lp.shape
+    width = 2 * labels.shape[1] + 1
+    ext = np.full((n, width), blank, dtype=np.int64)
+    ext[:, 1::2] = labels
+    # the jump s - 2 -> s skips a blank between two different labels (repeats need the blank between them)
+    skip = np.zeros((n, width), dtype=bool)
+    skip[:, 3::2] = labels[:, 1:] != labels[:, :-1]
+    lp_ext = lp.gather(2, Tensor._wrap(xp.asarray(np.ascontiguousarray(np.broadcast_to(ext, (n_steps, n, width))))))
+    dtype = lp._data.dtype
+    init = xp.full((n, width), -math.inf, dtype=dtype)
+    init[:, 0] = 0  # a virtual step before t = 0 with all the mass on state 0: step 0 gives lp to states 0 and 1
+    alpha = Tensor._wrap(init)
+    pad = Tensor._wrap(xp.full((n, 2), -math.inf, dtype=dtype))
+    skip = Tensor._wrap(xp.asarray(skip))
+    for t in range(int(il.max())):
+        a = _ops.cat([pad, alpha], 1)
+        prev = _ops.stack([alpha, a[:, 1:width + 1], _ops.where(skip, a[:, :width], -math.inf)], -1)
+        new = _safe_logsumexp(prev) + lp_ext[t]
+        alpha = new if bool((il > t).all()) else _ops.where(Tensor._wrap(xp.asarray(il[:, None] > t)), new, alpha)
+    # a path ends on the last label or on the blank after it
+    ends = alpha.gather(1, Tensor._wrap(xp.asarray(np.stack([2 * tl, np.maximum(2 * tl - 1, 0)], 1))))
+    ends = _ops.where(Tensor._wrap(xp.asarray(np.stack([np.ones_like(tl, dtype=bool), tl > 0], 1))), ends, -math.inf)
+    return -_safe_logsumexp(ends)
+
+
+class _CtcLoss:
+    """Identity on the per-sample nll whose backward adds torch's extra term. torch's ctc_loss backward is
+    ``exp(lp) - exp(log(alpha beta) + nll - lp)`` per unit cotangent for t < input length: the true derivative
+    (the composite's) PLUS ``exp(lp)``, i.e. the gradient w.r.t. logits in front of a log_softmax (whose backward
+    removes that term: log_softmax then ctc_loss gets the true gradient). ``mask`` is 1 for t < input length,
+    0 after it and for the zeroed infinite losses of zero_infinity, nan for the other infinite losses (torch's
+    gradient there is inf - inf)."""
+    node_name = "CtcLossBackward0"
+
+    @staticmethod
+    def forward(ctx, nll, lp, mask):
+        ctx.save_for_backward(lp)
+        ctx.mask = mask
+        return nll.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        (lp,) = ctx.saved_tensors
+        glp = g.reshape(1, -1, 1) * lp.exp() * Tensor._wrap(ctx.mask) if ctx.needs_input_grad[1] else None
+        return g, glp
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Matches `torch.nn.functional.ctc_loss`: log_probs (T, N, C) or unbatched (T, C); targets padded (N, S)
+    or concatenated (sum(target_lengths),); lengths as integral tensors or tuples/lists; 'mean' divides each
+    loss by its target length (at least 1), then averages over the batch; zero_infinity zeroes the infinite
+    losses of impossible alignments and their gradients.
+
+    The gradient is torch's formula, not the mathematical derivative: it adds ``exp(log_probs)`` for
+    t < input length (see `_CtcLoss`), which cancels when log_probs come from log_softmax (torch's contract),
+    so there it equals finite differences through the log_softmax. Double backward (torch has none) is the
+    derivative of that formula. Divergences: a target value outside [0, C) raises (torch reads out of bounds);
+    a log-probability of -inf for a class gets gradient exp(-inf) = 0 (torch's is inf - inf = nan)."""
+    reduction = _reduction(None, None, reduction)
+    if isinstance(input_lengths, Tensor) != isinstance(target_lengths, Tensor) or not all(
+            isinstance(v, (Tensor, list, tuple)) for v in (input_lengths, target_lengths)):
+        raise TypeError("ctc_loss(): input_lengths and target_lengths must both be tensors or both tuples/lists "
+                        f"of ints, got {type(input_lengths).__name__} and {type(target_lengths).__name__}")
+    il = _ctc_lengths("input_lengths", input_lengths)
+    tl = _ctc_lengths("target_lengths", target_lengths)
+    dt_name = log_probs._data.dtype.name
+    if dt_name not in ("float32", "float64"):
+        raise NotImplementedError(f'"ctc_loss" not implemented for \'{_TYPE_NAMES.get(dt_name, dt_name)}\'')
+    batched = log_probs.ndim == 3
+    if log_probs.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 3-dimensional tensor (or 2-dimensional unbatched), but got {log_probs.ndim}-"
+                           "dimensional tensor for argument #1 'log_probs' (while checking arguments for ctc_loss)")
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    if lp.numel() == 0:
+        raise RuntimeError("log_probs tensor must not be empty")
+    n_steps, n, n_classes = lp.shape
+    if not 0 <= blank < n_classes:
+        raise RuntimeError("blank must be in label range")
+    for name, lengths in (("input_lengths", il), ("target_lengths", tl)):
+        if lengths.shape[0] != n:
+            raise RuntimeError(f"{name} must be of size batch_size")
+    if targets.ndim not in (1, 2):
+        raise RuntimeError(f"Expected 1 to 2 dimensions, but got {targets.ndim}-dimensional tensor for argument #2 "
+                           "'targets' (while checking arguments for ctc_loss)")
+    if (tl < 0).any():
+        raise RuntimeError(f"Expected target_lengths to have value at least 0, but got value {int(tl.min())}")
+    labels = _ctc_labels(targets, tl, n, n_classes)
+    for bad, msg in ((il < 0, "at least 0"), (il > n_steps, f"at most {n_steps}")):
+        if bad.any():
+            raise RuntimeError(f"Expected input_lengths to have value {msg}, but got value {int(il[bad][0])}")
+    xp = get_xp(lp._data)
+    nll = _ctc_nll(lp, labels, il, tl, blank)
+    inf = asnumpy(nll._data) == math.inf
+    mask = np.where(np.arange(n_steps)[:, None] < il, np.where(inf, 0.0 if zero_infinity else math.nan, 1.0), 0.0)
+    loss = apply(_CtcLoss, nll, lp, mask=xp.asarray(mask[:, :, None], dtype=lp._data.dtype))
+    if zero_infinity:
+        loss = _ops.where(Tensor._wrap(xp.asarray(inf)), 0.0, loss)  # torch: where(loss == inf, 0, loss)
+    if not batched:
+        loss = loss.squeeze(0)
+    if reduction == "mean":
+        return (loss / Tensor._wrap(xp.asarray(np.maximum(tl, 1), dtype=lp._data.dtype))).mean()
     return _reduce(loss, reduction)
