@@ -50,6 +50,14 @@ op("conv_transpose1d", cycle(lambda r: Sample((n(r, 2, 2, 4), n(r, 2, 3, 3), n(r
 op("conv_transpose2d", cycle(
     lambda r: Sample((n(r, 1, 2, 3, 3), n(r, 2, 3, 3, 3), n(r, 3)), {"stride": 2, "padding": 1, "output_padding": 1}),
     lambda r: Sample((n(r, 2, 4, 2, 3), n(r, 4, 1, 2, 2)), {"groups": 2, "dilation": (1, 2)})), tol=F32_SUMS)
+op("conv3d", cycle(lambda r: Sample((n(r, 1, 2, 3, 4, 3), n(r, 3, 2, 2, 2, 2), n(r, 3)), {"padding": 1}),
+                   lambda r: Sample((n(r, 1, 2, 3, 4, 3), n(r, 2, 1, 2, 2, 2)), {"stride": (1, 2, 1), "groups": 2}),
+                   lambda r: Sample((n(r, 2, 3, 4, 3), n(r, 2, 2, 1, 2, 2)), {"dilation": (1, 2, 1),
+                                                                             "padding": "same"})), tol=F32_SUMS)
+op("conv_transpose3d", cycle(
+    lambda r: Sample((n(r, 1, 2, 2, 3, 2), n(r, 2, 3, 2, 2, 2), n(r, 3)), {"stride": 2, "padding": 1,
+                                                                           "output_padding": 1}),
+    lambda r: Sample((n(r, 1, 4, 2, 2, 3), n(r, 4, 1, 2, 1, 2)), {"groups": 2, "dilation": (2, 1, 1)})), tol=F32_SUMS)
 # -- pooling (random normal values: no ties inside a window) -------------------------------------
 op("max_pool1d", cycle(lambda r: Sample((n(r, 2, 3, 6), 2)),
                        lambda r: Sample((n(r, 1, 2, 7), 3), {"stride": 2, "padding": 1})))
@@ -57,15 +65,26 @@ op("max_pool2d", cycle(lambda r: Sample((n(r, 1, 2, 4, 4), 2)),
                        lambda r: Sample((n(r, 1, 2, 5, 5), 3), {"stride": 2, "padding": 1}),
                        lambda r: Sample((n(r, 2, 1, 5, 4), (2, 3)), {"stride": 1, "dilation": (2, 1)}),
                        lambda r: Sample((n(r, 1, 2, 5, 5), 2), {"ceil_mode": True})))
+op("max_pool3d", cycle(lambda r: Sample((n(r, 1, 2, 3, 4, 3), 2)),
+                       lambda r: Sample((n(r, 1, 2, 3, 4, 3), 2), {"stride": 1, "padding": 1}),
+                       lambda r: Sample((n(r, 2, 3, 5, 3), (1, 2, 2)), {"dilation": (1, 2, 1), "ceil_mode": True})))
 op("avg_pool1d", cycle(lambda r: Sample((n(r, 2, 3, 6), 2)),
                        lambda r: Sample((n(r, 1, 2, 7), 3), {"stride": 2, "padding": 1, "count_include_pad": False})))
 op("avg_pool2d", cycle(lambda r: Sample((n(r, 1, 2, 4, 4), 2)),
                        lambda r: Sample((n(r, 1, 2, 5, 5), 3), {"stride": 2, "padding": 1, "count_include_pad": False}),
                        lambda r: Sample((n(r, 1, 1, 5, 5), 2), {"ceil_mode": True, "divisor_override": 3})))
+op("avg_pool3d", cycle(lambda r: Sample((n(r, 1, 2, 3, 4, 3), 2)),
+                       lambda r: Sample((n(r, 1, 2, 3, 4, 3), 2), {"stride": 1, "padding": 1,
+                                                                   "count_include_pad": False}),
+                       lambda r: Sample((n(r, 2, 3, 5, 3), (2, 2, 3)), {"ceil_mode": True, "divisor_override": 5})))
 op("adaptive_avg_pool1d", cycle(lambda r: Sample((n(r, 2, 3, 7), 3)), lambda r: Sample((n(r, 1, 2, 4), 4))))
 op("adaptive_avg_pool2d", cycle(lambda r: Sample((n(r, 1, 2, 5, 7), (2, 3))),
                                 lambda r: Sample((n(r, 2, 1, 3, 3), 1)), lambda r: Sample((n(r, 2, 4, 4), (None, 3)))))
 op("adaptive_max_pool2d", cycle(lambda r: Sample((n(r, 1, 2, 5, 4), 2)), lambda r: Sample((n(r, 2, 3, 3), (1, 2)))))
+op("adaptive_avg_pool3d", cycle(lambda r: Sample((n(r, 1, 2, 3, 4, 3), (2, 3, 2))),
+                                lambda r: Sample((n(r, 2, 3, 4, 3), (None, 2, 1)))))
+op("adaptive_max_pool3d", cycle(lambda r: Sample((n(r, 1, 2, 3, 4, 3), 2)),
+                                lambda r: Sample((n(r, 2, 3, 4, 3), (1, 3, 2)), {"return_indices": True})))
 # -- padding and resampling ----------------------------------------------------------------------
 op("pad", cycle(lambda r: Sample((n(r, 2, 3), (1, 2))),
                 lambda r: Sample((n(r, 1, 2, 3, 3), (1, 0, 2, 1)), {"value": 0.5}),
@@ -73,6 +92,12 @@ op("pad", cycle(lambda r: Sample((n(r, 2, 3), (1, 2))),
                 lambda r: Sample((n(r, 1, 2, 3, 4), (1, 2, 2, 1)), {"mode": "replicate"}),
                 lambda r: Sample((n(r, 1, 2, 3, 3), (1, 1, 2, 0)), {"mode": "circular"}),
                 lambda r: Sample((n(r, 2, 5), (-1, 2)))))
+# the 6-element pads of 4-d / 5-d inputs, one spec of their own so that the default 4 samples cover each mode
+op("pad(3d)", cycle(lambda r: Sample((n(r, 1, 2, 3, 4, 3), (1, 0, 2, 1, -1, 1)), {"value": -0.5}),
+                    lambda r: Sample((n(r, 1, 2, 3, 4, 3), (1, 2, 2, 1, 1, 0)), {"mode": "reflect"}),
+                    lambda r: Sample((n(r, 2, 3, 4, 3), (2, 1, 0, 1, 2, 1)), {"mode": "replicate"}),
+                    lambda r: Sample((n(r, 1, 2, 3, 4, 3), (1, 1, 2, 0, 1, 2)), {"mode": "circular"})),
+   fn=F.pad, torch=TF + "pad")
 op("interpolate", cycle(lambda r: Sample((n(r, 1, 2, 3, 3),), {"scale_factor": 2}),
                         lambda r: Sample((n(r, 1, 2, 3, 3),), {"size": (5, 4), "mode": "bilinear",
                                                                "align_corners": False}),
@@ -80,6 +105,12 @@ op("interpolate", cycle(lambda r: Sample((n(r, 1, 2, 3, 3),), {"scale_factor": 2
                                                                "align_corners": True}),
                         lambda r: Sample((n(r, 2, 2, 4),), {"size": 7, "mode": "linear"}),
                         lambda r: Sample((n(r, 1, 1, 5),), {"size": 3, "mode": "nearest"})))
+op("interpolate(3d)", cycle(lambda r: Sample((n(r, 1, 2, 2, 3, 2),), {"scale_factor": 1.5, "mode": "trilinear"}),
+                            lambda r: Sample((n(r, 1, 1, 2, 3, 2),), {"size": (3, 4, 4), "mode": "trilinear",
+                                                                      "align_corners": True}),
+                            lambda r: Sample((n(r, 1, 2, 2, 3, 2),), {"size": (3, 5, 3), "mode": "nearest"}),
+                            lambda r: Sample((n(r, 1, 2, 4, 3, 4),), {"size": (3, 2, 3), "mode": "area"})),
+   fn=F.interpolate, torch=TF + "interpolate")
 op("pixel_shuffle", cycle(lambda r: Sample((n(r, 1, 8, 2, 2), 2))))
 op("pixel_unshuffle", cycle(lambda r: Sample((n(r, 1, 2, 4, 4), 2))))
 op("unfold", cycle(lambda r: Sample((n(r, 1, 2, 3, 4), 2), {"padding": 1}),

@@ -67,6 +67,8 @@ op("max_pool1d_with_indices", cycle(lambda r: Sample((n(r, 2, 3, 6), 2)),
 op("max_pool2d_with_indices", cycle(lambda r: Sample((n(r, 1, 2, 4, 4), 2)),
                                     lambda r: Sample((n(r, 1, 2, 5, 5), 3), {"stride": 2, "padding": 1}),
                                     lambda r: Sample((n(r, 2, 5, 4), (2, 3)), {"stride": 1, "dilation": (2, 1)})))
+op("max_pool3d_with_indices", cycle(lambda r: Sample((n(r, 1, 2, 3, 4, 3), 2)),
+                                    lambda r: Sample((n(r, 2, 3, 4, 3), (2, 3, 2)), {"stride": 1, "padding": 1})))
 op("adaptive_max_pool1d", cycle(lambda r: Sample((n(r, 2, 3, 7), 3)),
                                 lambda r: Sample((n(r, 1, 2, 4), 4)),
                                 lambda r: Sample((n(r, 2, 5), 2), {"return_indices": True})))
@@ -74,6 +76,8 @@ op("adaptive_max_pool1d_with_indices", cycle(lambda r: Sample((n(r, 2, 3, 7), 3)
                                              lambda r: Sample((n(r, 2, 5), 1))))
 op("adaptive_max_pool2d_with_indices", cycle(lambda r: Sample((n(r, 1, 2, 5, 4), 2)),
                                              lambda r: Sample((n(r, 2, 3, 3), (1, 2)))))
+op("adaptive_max_pool3d_with_indices", cycle(lambda r: Sample((n(r, 1, 2, 3, 4, 3), (2, 3, 2))),
+                                             lambda r: Sample((n(r, 2, 3, 4, 3), 1))))
 
 
 # -- deprecated upsample aliases (torch warns on each call: silenced in the oracle) ------------------

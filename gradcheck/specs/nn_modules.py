@@ -122,6 +122,12 @@ case("Conv2d(padding_mode='reflect')", args=(2, 2, 3), kwargs={"padding": 1, "pa
 case("ConvTranspose1d", args=(2, 3, 3), kwargs={"stride": 2}, inputs=[_n(2, 2, 4)], tol=F32_SUMS)
 case("ConvTranspose2d", args=(2, 3, 3), kwargs={"stride": 2, "padding": 1, "output_padding": 1},
      inputs=[_n(1, 2, 3, 3)], tol=F32_SUMS)
+case("Conv3d", args=(2, 4, 2), kwargs={"padding": (1, 0, 1), "groups": 2}, inputs=[_n(1, 2, 3, 4, 3)], tol=F32_SUMS)
+case("Conv3d(padding_mode='replicate')", cls="Conv3d", args=(2, 3, (2, 1, 2)),
+     kwargs={"stride": (1, 2, 1), "padding": 1, "padding_mode": "replicate", "bias": False},
+     inputs=[_n(1, 2, 3, 4, 3)], tol=F32_SUMS)
+case("ConvTranspose3d", args=(2, 3, 2), kwargs={"stride": 2, "padding": 1, "output_padding": 1},
+     inputs=[_n(1, 2, 2, 3, 2)], tol=F32_SUMS)
 # -- dropout (eval: identity; train masks are random) -------------------------------------------
 for _name, _shape in [("Dropout", (2, 3, 4)), ("Dropout1d", (2, 3, 4)), ("Dropout2d", (2, 3, 2, 2)),
                       ("Dropout3d", (1, 2, 2, 2, 2)), ("AlphaDropout", (2, 3)), ("FeatureAlphaDropout", (2, 3, 2, 2))]:
@@ -154,19 +160,29 @@ case("MaxPool1d", args=(2,), inputs=[_n(2, 3, 6)])
 case("MaxPool2d", args=(3,), kwargs={"stride": 2, "padding": 1}, inputs=[_n(1, 2, 5, 5)])
 case("MaxPool2d(return_indices,ceil_mode)", cls="MaxPool2d", args=(2,),
      kwargs={"return_indices": True, "ceil_mode": True}, inputs=[_n(1, 2, 5, 5)])
+case("MaxPool3d", args=(2,), kwargs={"stride": 1, "padding": 1}, inputs=[_n(1, 2, 3, 4, 3)])
+case("MaxPool3d(return_indices,ceil_mode)", cls="MaxPool3d", args=(2,),
+     kwargs={"return_indices": True, "ceil_mode": True}, inputs=[_n(1, 2, 3, 4, 3)])
 case("AvgPool1d", args=(3,), kwargs={"stride": 2, "padding": 1}, inputs=[_n(2, 3, 7)])
 case("AvgPool2d", args=(2,), inputs=[_n(1, 2, 4, 4)])
 case("AvgPool2d(count_include_pad=False,ceil_mode)", cls="AvgPool2d", args=(3,),
      kwargs={"stride": 2, "padding": 1, "count_include_pad": False, "ceil_mode": True}, inputs=[_n(1, 2, 6, 6)])
+case("AvgPool3d", args=(2,), inputs=[_n(1, 2, 3, 4, 3)])
+case("AvgPool3d(count_include_pad=False,ceil_mode)", cls="AvgPool3d", args=(2,),
+     kwargs={"stride": 2, "padding": 1, "count_include_pad": False, "ceil_mode": True}, inputs=[_n(1, 2, 3, 4, 3)])
 case("AdaptiveAvgPool1d", args=(3,), inputs=[_n(2, 3, 7)])
 case("AdaptiveAvgPool2d", args=((2, 3),), inputs=[_n(1, 2, 5, 7)])
 case("AdaptiveMaxPool1d", args=(3,), inputs=[_n(2, 3, 7)])
 case("AdaptiveMaxPool2d", args=(2,), inputs=[_n(1, 2, 5, 4)])
+case("AdaptiveAvgPool3d", args=((2, None, 2),), inputs=[_n(1, 2, 3, 4, 3)])
+case("AdaptiveMaxPool3d", args=(2,), kwargs={"return_indices": True}, inputs=[_n(1, 2, 3, 4, 3)])
 case("PixelShuffle", args=(2,), inputs=[_n(1, 8, 2, 2)])
 case("PixelUnshuffle", args=(2,), inputs=[_n(1, 2, 4, 4)])
 case("Upsample", kwargs={"scale_factor": 2, "mode": "nearest"}, inputs=[_n(1, 2, 3, 3)])
 case("Upsample(mode='bilinear')", cls="Upsample", kwargs={"size": (5, 4), "mode": "bilinear", "align_corners": False},
      inputs=[_n(1, 2, 3, 3)])
+case("Upsample(mode='trilinear')", cls="Upsample", kwargs={"scale_factor": (1.5, 2, 1), "mode": "trilinear"},
+     inputs=[_n(1, 2, 2, 3, 2)])
 case("UpsamplingNearest2d", kwargs={"scale_factor": 2}, inputs=[_n(1, 2, 2, 3)])
 case("UpsamplingBilinear2d", kwargs={"size": (4, 5)}, inputs=[_n(1, 2, 3, 3)])
 case("Fold", kwargs={"output_size": (4, 5), "kernel_size": 2}, inputs=[_n(1, 8, 12)])
@@ -181,6 +197,11 @@ case("ReplicationPad1d", args=((3, 1),), inputs=[_n(1, 2, 4)])
 case("ReplicationPad2d", args=(2,), inputs=[_n(1, 2, 3, 3)])
 case("CircularPad1d", args=(2,), inputs=[_n(1, 2, 4)])
 case("CircularPad2d", args=((1, 1, 2, 0),), inputs=[_n(1, 2, 3, 3)])
+case("ZeroPad3d", args=((1, 0, 2, 1, 0, 1),), inputs=[_n(1, 2, 3, 4, 3)])
+case("ConstantPad3d", args=(1, 0.5), inputs=[_n(2, 3, 4, 3)])
+case("ReflectionPad3d", args=((1, 2, 2, 1, 1, 0),), inputs=[_n(1, 2, 3, 4, 3)])
+case("ReplicationPad3d", args=(2,), inputs=[_n(1, 2, 3, 4, 3)])
+case("CircularPad3d", args=((1, 1, 2, 0, 0, 2),), inputs=[_n(1, 2, 3, 4, 3)])
 # -- embeddings (integer inputs: gradients w.r.t. the weight only) ------------------------------
 case("Embedding", args=(6, 3), inputs=[_int(6, 2, 4)])
 # the padding row's gradient is zero by definition (torch's convention), not its derivative: FD leaves it fixed

@@ -17,11 +17,13 @@ Primitives and their backwards (all written in refgrad ops, so double backward w
 
 Composites of refgrad ops (their gradients follow from index_select / einsum): reflect, replicate and
 circular padding, adaptive average pooling (separable averaging matrices), interpolate (nearest,
-nearest-exact, linear, bilinear, area), pixel_shuffle / pixel_unshuffle. Their grad_fn names differ from
-torch's dedicated nodes (e.g. ``IndexSelectBackward0`` instead of ``ReflectionPad2DBackward0``).
+nearest-exact, linear, bilinear, trilinear, area; the linear modes one dim at a time), pixel_shuffle /
+pixel_unshuffle. Their grad_fn names differ from torch's dedicated nodes (e.g. ``IndexSelectBackward0``
+instead of ``ReflectionPad2DBackward0``).
 
-The 1d pools run through the 2d ones on an unsqueezed input, as torch's do (their grad_fn is
-torch's ``SqueezeBackward1``).
+The 1d, 2d and 3d convolutions and pools share one N-d implementation (the 3d nodes carry torch's 3D
+names, e.g. ``MaxPool3DWithIndicesBackward0``). The 1d pools run through the 2d ones on an unsqueezed
+input, as torch's do (their grad_fn is torch's ``SqueezeBackward1``).
 """
 from __future__ import annotations
 
@@ -35,10 +37,12 @@ from .._backend import get_xp
 from .._tensor import Tensor
 from ..autograd.graph import apply
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
-           "max_pool1d_with_indices", "max_pool2d_with_indices", "avg_pool1d", "avg_pool2d",
-           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-           "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "pad", "interpolate",
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "max_pool1d",
+           "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+           "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+           "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+           "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
+           "pad", "interpolate",
            "upsample", "upsample_nearest", "upsample_bilinear", "unfold", "fold", "pixel_shuffle",
            "pixel_unshuffle"]
 
@@ -211,10 +215,11 @@ def _weight_grad(x: Tensor, g: Tensor, groups, kernel, stride, padding, dilation
     out = tuple(other.shape[2:])
     cols = apply(_Im2Col, _zero_pad(src, padding, padding), kernel=tuple(kernel), stride=stride,
                  dilation=dilation, out=out)  # (N, C, *O, *K)
-    cols = cols.reshape(n, groups, c // groups, _prod(out), _prod(kernel))
-    o = other.reshape(n, groups, other.shape[1] // groups, _prod(out))
-    gw = _ops.einsum("ngclk,ngol->gock", cols, o)  # (G, other_g, src_g, Kp)
-    return gw.reshape((other.shape[1], c // groups) + tuple(kernel))
+    cg, og, L, K = c // groups, other.shape[1] // groups, _prod(out), _prod(kernel)
+    # one GEMM per group over the batch and the output positions: (G, og, N*L) @ (G, N*L, cg*K)
+    cols = cols.reshape(n, groups, cg, L, K).permute(1, 0, 3, 2, 4).reshape(groups, n * L, cg * K)
+    o = other.reshape(n, groups, og, L).permute(1, 2, 0, 3).reshape(groups, og, n * L)
+    return o.matmul(cols).reshape((other.shape[1], cg) + tuple(kernel))
 
 
 class _Conv:
@@ -382,6 +387,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """Matches `torch.nn.functional.conv3d` (padding int, tuple, 'same' or 'valid')."""
+    return _convnd("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
 def _conv_transposend(name, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):  # noqa: A002
     _check_conv(name, nd, input, weight, bias, groups, transposed=True)
     stride = _ntuple(stride, nd, "stride")
@@ -423,6 +433,13 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              dilation)
 
 
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+                     dilation=1):
+    """Matches `torch.nn.functional.conv_transpose3d`."""
+    return _conv_transposend("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups,
+                             dilation)
+
+
 # -- pooling --------------------------------------------------------------------------------------
 def _pool_out(n, k, s, p, d, ceil_mode):
     """torch's pooling_output_shape: in ceil mode the last window must start inside the input or the
@@ -433,7 +450,7 @@ def _pool_out(n, k, s, p, d, ceil_mode):
     return out
 
 
-def _pool_args(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode):  # noqa: A002
+def _pool_args(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode, check_input_size=False):  # noqa: A002
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor for input, but got: "
                            f"{list(input.shape)}")
@@ -449,6 +466,10 @@ def _pool_args(name, nd, input, kernel_size, stride, padding, dilation, ceil_mod
     if any(v <= 0 for v in d):
         raise RuntimeError(f"dilation should be greater than zero, but got dilation={list(d)}")
     size = tuple(input.shape[-nd:])
+    if check_input_size and any(n < k_ for n, k_ in zip(size, k)):
+        # torch's pool3d_shape_check(check_input_size=True) of avg_pool3d: the unpadded input holds a window
+        raise RuntimeError(f"input image (T: {size[0]} H: {size[1]} W: {size[2]}) smaller than kernel size "
+                           f"(kT: {k[0]} kH: {k[1]} kW: {k[2]})")
     out = tuple(_pool_out(n, *a, ceil_mode) for n, a in zip(size, zip(k, s, p, d)))
     if any(o < 1 for o in out):
         lead = input.shape[-nd - 1]
@@ -485,8 +506,16 @@ class _PoolGather:
         return z.scatter_add(-1, _const(ctx.idx.reshape(flat), g), g.reshape(flat)).reshape(shape)
 
 
+class _PoolGather3d(_PoolGather):
+    node_name = "MaxPool3DWithIndicesBackward0"
+
+
 class _AdaptiveMaxGather(_PoolGather):
     node_name = "AdaptiveMaxPool2DBackward0"
+
+
+class _AdaptiveMaxGather3d(_PoolGather):
+    node_name = "AdaptiveMaxPool3DBackward0"
 
 
 def _check_pool_pad(p, k, d, avg):
@@ -499,11 +528,13 @@ def _check_pool_pad(p, k, d, avg):
 
 def _max_pool_indices(xp, x, k, s, p, d, out):
     """Flat spatial index of each window's max: the first max in window order (torch's tie rule); a
-    window of -inf only points at its first position inside the input, as torch's does."""
+    window of -inf (of the integer minimum) only points at its first position inside the input, as torch's
+    does."""
     nd = len(k)
     size = x.shape[-nd:]
     lo, hi = _pool_pad(size, k, s, p, d, out)
-    win = _windows(xp, _np_pad(xp, x, lo, hi, -xp.inf), k, s, d, out)
+    low = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -xp.inf  # the padding never wins a window
+    win = _windows(xp, _np_pad(xp, x, lo, hi, low), k, s, d, out)
     win = win.reshape(win.shape[:-nd] + (_prod(k),))
     am = win.argmax(-1)
     koff = xp.unravel_index(am, k)
@@ -513,22 +544,41 @@ def _max_pool_indices(xp, x, k, s, p, d, out):
         flat = flat * size[i] + start + koff[i] * d[i]
         first = first * size[i] + start + (xp.maximum(-start, 0) + d[i] - 1) // d[i] * d[i]
     mx = xp.take_along_axis(win, am[..., None], -1)[..., 0]
-    return xp.where(mx == -xp.inf, first, flat).astype(np.int64)
+    return xp.where(mx == low, first, flat).astype(np.int64)
+
+
+def _max_poolnd_with_indices(name, nd, node, input, kernel_size, stride, padding, dilation, ceil_mode):  # noqa: A002
+    k, s, p, d, out = _pool_args(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode)
+    _check_pool_pad(p, k, d, avg=False)
+    idx = _max_pool_indices(get_xp(input._data), input._data, k, s, p, d, out)
+    return apply(node, input, idx=idx, nd=nd), Tensor._wrap(idx)
 
 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
                             return_indices=False):
     """Matches `torch.nn.functional.max_pool2d_with_indices`: (values, flat h*W+w indices)."""
-    k, s, p, d, out = _pool_args("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode)
-    _check_pool_pad(p, k, d, avg=False)
-    idx = _max_pool_indices(get_xp(input._data), input._data, k, s, p, d, out)
-    return apply(_PoolGather, input, idx=idx, nd=2), Tensor._wrap(idx)
+    return _max_poolnd_with_indices("max_pool2d", 2, _PoolGather, input, kernel_size, stride, padding, dilation,
+                                    ceil_mode)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
                return_indices=False):
     """Matches `torch.nn.functional.max_pool2d` (the gradient goes to the first max of each window)."""
     r = max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    return r if return_indices else r[0]
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+                            return_indices=False):
+    """Matches `torch.nn.functional.max_pool3d_with_indices`: (values, flat (d*H+h)*W+w indices)."""
+    return _max_poolnd_with_indices("max_pool3d", 3, _PoolGather3d, input, kernel_size, stride, padding, dilation,
+                                    ceil_mode)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """Matches `torch.nn.functional.max_pool3d` (the gradient goes to the first max of each window)."""
+    r = max_pool3d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
     return r if return_indices else r[0]
 
 
@@ -583,6 +633,10 @@ class _AvgPool:
         return _crop(gx, padding, size)
 
 
+class _AvgPool3d(_AvgPool):
+    node_name = "AvgPool3DBackward0"
+
+
 def _avg_divisor(size, k, s, p, out, count_include_pad, divisor_override, dtype):
     """torch's per-window divisor: the window clipped to the padded input (count_include_pad) or to the
     input itself, as an array over the output positions."""
@@ -597,18 +651,30 @@ def _avg_divisor(size, k, s, p, out, count_include_pad, divisor_override, dtype)
     return div.astype(dtype)
 
 
+def _avg_poolnd(name, nd, node, input, kernel_size, stride, padding, ceil_mode, count_include_pad,  # noqa: A002
+                divisor_override):
+    k, s, p, _, out = _pool_args(name, nd, input, kernel_size, stride, padding, 1, ceil_mode, check_input_size=nd == 3)
+    _check_pool_pad(p, k, (1,) * nd, avg=True)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    size = tuple(input.shape[-nd:])
+    _, hi = _pool_pad(size, k, s, p, (1,) * nd, out)
+    div = _avg_divisor(size, k, s, p, out, count_include_pad, divisor_override, input._data.dtype)
+    return apply(node, input, kernel=k, stride=s, padding=p, hi=hi, out=out, div=get_xp(input._data).asarray(div))
+
+
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
                divisor_override=None):
     """Matches `torch.nn.functional.avg_pool2d`."""
-    k, s, p, _, out = _pool_args("avg_pool2d", 2, input, kernel_size, stride, padding, 1, ceil_mode)
-    _check_pool_pad(p, k, (1, 1), avg=True)
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
-    size = tuple(input.shape[-2:])
-    _, hi = _pool_pad(size, k, s, p, (1, 1), out)
-    div = _avg_divisor(size, k, s, p, out, count_include_pad, divisor_override, input._data.dtype)
-    return apply(_AvgPool, input, kernel=k, stride=s, padding=p, hi=hi, out=out,
-                 div=get_xp(input._data).asarray(div))
+    return _avg_poolnd("avg_pool2d", 2, _AvgPool, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
+               divisor_override=None):
+    """Matches `torch.nn.functional.avg_pool3d`."""
+    return _avg_poolnd("avg_pool3d", 3, _AvgPool3d, input, kernel_size, stride, padding, ceil_mode,
+                       count_include_pad, divisor_override)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):  # noqa: A002
@@ -647,16 +713,22 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     return _adaptive_avg(input, out)
 
 
+def adaptive_avg_pool3d(input, output_size):  # noqa: A002
+    """Matches `torch.nn.functional.adaptive_avg_pool3d` (separable, as adaptive_avg_pool2d)."""
+    out = _adaptive_size("adaptive_avg_pool3d", 3, input, output_size)
+    return _adaptive_avg(input, out)
+
+
 def _adaptive_avg(input, out):  # noqa: A002
+    """One einsum of the input with an averaging matrix (out_i, in_i) per spatial dim."""
     mats = []
     for n, o in zip(input.shape[-len(out):], out):
         start, end = _adaptive_bounds(n, o)
         j = np.arange(n)
         m = ((j >= start[:, None]) & (j < end[:, None])) / (end - start)[:, None]
         mats.append(_const(m.astype(input._data.dtype), input))
-    if len(out) == 1:
-        return _ops.einsum("...i,oi->...o", input, *mats)
-    return _ops.einsum("...ij,oi,pj->...op", input, *mats)
+    src, dst = "ijk"[:len(out)], "opq"[:len(out)]
+    return _ops.einsum(f"...{src}," + ",".join(f"{a}{b}" for a, b in zip(dst, src)) + f"->...{dst}", input, *mats)
 
 
 def adaptive_avg_pool1d(input, output_size):  # noqa: A002
@@ -699,6 +771,19 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False): 
 def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
     """Matches `torch.nn.functional.adaptive_max_pool2d`."""
     r = adaptive_max_pool2d_with_indices(input, output_size)
+    return r if return_indices else r[0]
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):  # noqa: A002
+    """Matches `torch.nn.functional.adaptive_max_pool3d_with_indices`."""
+    out = _adaptive_size("adaptive_max_pool3d", 3, input, output_size)
+    idx = _adaptive_max_indices(get_xp(input._data), input._data, out)
+    return apply(_AdaptiveMaxGather3d, input, idx=idx, nd=3), Tensor._wrap(idx)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):  # noqa: A002
+    """Matches `torch.nn.functional.adaptive_max_pool3d`."""
+    r = adaptive_max_pool3d_with_indices(input, output_size)
     return r if return_indices else r[0]
 
 
@@ -767,8 +852,10 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
         lo, hi = pairs[d]
         n = x.shape[d]
         if mode == "reflect" and (lo >= n or hi >= n):
-            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
-                               f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}")
+            # torch numbers the (left, right) pair of the i-th dim from the last as argument 4 + 2i
+            raise RuntimeError(f"Argument #{4 + 2 * (input.ndim - 1 - d)}: Padding size should be less than the "
+                               f"corresponding input dimension, but got: padding ({lo}, {hi}) at dimension {d} of "
+                               f"input {list(input.shape)}")
         if mode == "circular" and (lo > n or hi > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
         if mode == "replicate" and n == 0 and (lo > 0 or hi > 0):
@@ -817,8 +904,8 @@ def _bshape(ndim, d):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,  # noqa: A002
                 recompute_scale_factor=None, antialias=False):
-    """Matches `torch.nn.functional.interpolate` for modes nearest, nearest-exact, linear, bilinear and
-    area (bicubic, trilinear and antialias raise NotImplementedError)."""
+    """Matches `torch.nn.functional.interpolate` for modes nearest, nearest-exact, linear, bilinear, trilinear
+    and area (bicubic and antialias raise NotImplementedError)."""
     nd = input.ndim - 2
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
@@ -860,9 +947,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     want = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
     if mode in want and nd != want[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {want[mode] + 2}D input")
-    if mode in ("trilinear", "bicubic") or mode not in ("nearest", "nearest-exact", "linear", "bilinear"):
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear"):
         raise NotImplementedError(f"interpolate mode {mode!r} is not implemented in refgrad (supported: nearest, "
-                                  "nearest-exact, linear, bilinear, area)")
+                                  "nearest-exact, linear, bilinear, trilinear, area)")
     if nd < 1:
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
                                   f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | "

@@ -1,4 +1,4 @@
-"""Matches `torch.nn` Conv1d, Conv2d, ConvTranspose1d and ConvTranspose2d: torch's constructor checks,
+"""Matches `torch.nn` Conv1d/2d/3d and ConvTranspose1d/2d/3d: torch's constructor checks,
 weight layouts, initialization (kaiming_uniform(a=sqrt(5)) weights, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 biases), padding modes (non-zero modes pad with F.pad first) and extra_repr text."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
 def _ntuple(v, n):
@@ -126,6 +126,13 @@ class Conv2d(_Conv):
     _fn = staticmethod(F.conv2d)
 
 
+class Conv3d(_Conv):
+    """Matches `torch.nn.Conv3d`."""
+
+    _nd = 3
+    _fn = staticmethod(F.conv3d)
+
+
 class _ConvTranspose(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
@@ -180,3 +187,10 @@ class ConvTranspose2d(_ConvTranspose):
 
     _nd = 2
     _fn = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """Matches `torch.nn.ConvTranspose3d`."""
+
+    _nd = 3
+    _fn = staticmethod(F.conv_transpose3d)

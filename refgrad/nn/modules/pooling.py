@@ -1,5 +1,5 @@
-"""Matches `torch.nn` pooling, padding and resampling modules: MaxPool1d/2d, AvgPool1d/2d, adaptive
-pools, padding layers, PixelShuffle/PixelUnshuffle, Upsample, Fold/Unfold. Thin wrappers over
+"""Matches `torch.nn` pooling, padding and resampling modules: MaxPool1d/2d/3d, AvgPool1d/2d/3d, adaptive
+pools (1d/2d/3d), padding layers (1d/2d/3d), PixelShuffle/PixelUnshuffle, Upsample, Fold/Unfold. Thin wrappers over
 refgrad.nn.functional storing torch's attributes (as given or normalized, as torch does) so that reprs
 match."""
 from __future__ import annotations
@@ -7,11 +7,12 @@ from __future__ import annotations
 from .. import functional as F
 from .module import Module
 
-__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "PixelShuffle", "PixelUnshuffle", "Upsample",
-           "UpsamplingNearest2d", "UpsamplingBilinear2d", "Fold", "Unfold", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
-           "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d",
-           "CircularPad1d", "CircularPad2d"]
+__all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
+           "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+           "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Fold",
+           "Unfold", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
+           "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+           "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d"]
 
 
 def _single(v):
@@ -24,6 +25,10 @@ def _pair(v):
 
 def _quadruple(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,) * 4
+
+
+def _sextuple(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * 6
 
 
 # -- pooling --------------------------------------------------------------------------------------
@@ -60,6 +65,12 @@ class MaxPool2d(_MaxPoolNd):
     _fn = staticmethod(F.max_pool2d)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """Matches `torch.nn.MaxPool3d`."""
+
+    _fn = staticmethod(F.max_pool3d)
+
+
 class _AvgPoolNd(Module):
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -81,8 +92,10 @@ class AvgPool1d(_AvgPoolNd):
                             self.count_include_pad)
 
 
-class AvgPool2d(_AvgPoolNd):
-    """Matches `torch.nn.AvgPool2d`."""
+class _AvgPoolOverride(_AvgPoolNd):
+    """AvgPool2d/3d: attributes stored as given (torch's), plus divisor_override."""
+
+    _fn = None
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
@@ -95,8 +108,20 @@ class AvgPool2d(_AvgPoolNd):
         self.divisor_override = divisor_override
 
     def forward(self, input):  # noqa: A002
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return type(self)._fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                              self.count_include_pad, self.divisor_override)
+
+
+class AvgPool2d(_AvgPoolOverride):
+    """Matches `torch.nn.AvgPool2d`."""
+
+    _fn = staticmethod(F.avg_pool2d)
+
+
+class AvgPool3d(_AvgPoolOverride):
+    """Matches `torch.nn.AvgPool3d`."""
+
+    _fn = staticmethod(F.avg_pool3d)
 
 
 class _AdaptiveAvgPoolNd(Module):
@@ -125,6 +150,12 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     _fn = staticmethod(F.adaptive_avg_pool2d)
 
 
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    """Matches `torch.nn.AdaptiveAvgPool3d` (None in output_size keeps that input size)."""
+
+    _fn = staticmethod(F.adaptive_avg_pool3d)
+
+
 class _AdaptiveMaxPoolNd(Module):
     _fn = None
 
@@ -150,6 +181,12 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Matches `torch.nn.AdaptiveMaxPool2d`."""
 
     _fn = staticmethod(F.adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Matches `torch.nn.AdaptiveMaxPool3d`."""
+
+    _fn = staticmethod(F.adaptive_max_pool3d)
 
 
 # -- padding --------------------------------------------------------------------------------------
@@ -181,6 +218,14 @@ class ConstantPad2d(_ConstantPadNd):
         self.padding = _quadruple(padding)
 
 
+class ConstantPad3d(_ConstantPadNd):
+    """Matches `torch.nn.ConstantPad3d`."""
+
+    def __init__(self, padding, value):
+        super().__init__(value)
+        self.padding = _sextuple(padding)
+
+
 class ZeroPad1d(ConstantPad1d):
     """Matches `torch.nn.ZeroPad1d`."""
 
@@ -201,8 +246,23 @@ class ZeroPad2d(ConstantPad2d):
         return f"{self.padding}"
 
 
+class ZeroPad3d(ConstantPad3d):
+    """Matches `torch.nn.ZeroPad3d`."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
 class _ModePadNd(Module):
     _mode = None
+    _expand = None  # int padding -> the (left, right, ...) tuple of the module's rank
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = type(self)._expand(padding)
 
     def forward(self, input):  # noqa: A002
         return F.pad(input, self.padding, self._mode)
@@ -214,45 +274,67 @@ class _ModePadNd(Module):
 class ReflectionPad1d(_ModePadNd):
     """Matches `torch.nn.ReflectionPad1d`."""
 
-    _mode = "reflect"
-
-    def __init__(self, padding):
-        super().__init__()
-        self.padding = _pair(padding)
+    _mode, _expand = "reflect", staticmethod(_pair)
 
 
 class ReflectionPad2d(_ModePadNd):
     """Matches `torch.nn.ReflectionPad2d`."""
 
-    _mode = "reflect"
-
-    def __init__(self, padding):
-        super().__init__()
-        self.padding = _quadruple(padding)
+    _mode, _expand = "reflect", staticmethod(_quadruple)
 
 
-class ReplicationPad1d(ReflectionPad1d):
+class ReflectionPad3d(_ModePadNd):
+    """Matches `torch.nn.ReflectionPad3d`."""
+
+    _mode, _expand = "reflect", staticmethod(_sextuple)
+
+
+class ReplicationPad1d(_ModePadNd):
     """Matches `torch.nn.ReplicationPad1d`."""
 
-    _mode = "replicate"
+    _mode, _expand = "replicate", staticmethod(_pair)
 
 
-class ReplicationPad2d(ReflectionPad2d):
+class ReplicationPad2d(_ModePadNd):
     """Matches `torch.nn.ReplicationPad2d`."""
 
-    _mode = "replicate"
+    _mode, _expand = "replicate", staticmethod(_quadruple)
 
 
-class CircularPad1d(ReflectionPad1d):
+class ReplicationPad3d(_ModePadNd):
+    """Matches `torch.nn.ReplicationPad3d`."""
+
+    _mode, _expand = "replicate", staticmethod(_sextuple)
+
+
+class _CircularPadNd(_ModePadNd):
+    """torch's _CircularPadNd checks the input rank itself (ValueError) before F.pad."""
+
+    _mode = "circular"
+    _ranks = ()
+
+    def forward(self, input):  # noqa: A002
+        if input.ndim not in self._ranks:
+            raise ValueError(f"expected {self._ranks[0]}D or {self._ranks[1]}D input (got {input.ndim}D input)")
+        return F.pad(input, self.padding, self._mode)
+
+
+class CircularPad1d(_CircularPadNd):
     """Matches `torch.nn.CircularPad1d`."""
 
-    _mode = "circular"
+    _expand, _ranks = staticmethod(_pair), (2, 3)
 
 
-class CircularPad2d(ReflectionPad2d):
+class CircularPad2d(_CircularPadNd):
     """Matches `torch.nn.CircularPad2d`."""
 
-    _mode = "circular"
+    _expand, _ranks = staticmethod(_quadruple), (3, 4)
+
+
+class CircularPad3d(_CircularPadNd):
+    """Matches `torch.nn.CircularPad3d`."""
+
+    _expand, _ranks = staticmethod(_sextuple), (4, 5)
 
 
 # -- resampling -----------------------------------------------------------------------------------
