@@ -41,28 +41,34 @@ def _grid(rng, batch, out, spatial, align_corners, dtype=np.float64):
     return np.stack(comps, -1).astype(dtype)
 
 
+# torch's cuda grid sampler has no double backward ("derivative for aten::grid_sampler_2d_backward is not
+# implemented"): torch on cpu is the oracle for both devices
+ORACLE = "cpu"
+
+
 def _sampler(mode, padding_mode, align_corners):
     kw = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
     return (lambda x, g: F.grid_sample(x, g, **kw)), (lambda x, g: TF.grid_sample(x, g, **kw))
 
 
 def _check_grid_sample(mode, padding_mode, align_corners, x, g, device="cpu", seed=0, **tol):
-    """check_op on grid_sample. Nearest's second derivatives are all zero: torch keeps its zero grid gradient
-    on a GridSampler2DBackwardBackward0 node, while ours comes from round's backward and is graph-free, so
-    there the double backward is checked as "torch's is zero and so is ours"."""
+    """check_op on grid_sample, with torch on cpu as the oracle (its cuda grid sampler has no double backward).
+    Nearest's second derivatives are all zero: torch keeps its zero grid gradient on a
+    GridSampler2DBackwardBackward0 node, ours is a graph-free zero, so there the double backward is checked as
+    "torch's is zero and so is ours"."""
     fn, tfn = _sampler(mode, padding_mode, align_corners)
-    check_op(fn, tfn, [x, g], device=device, seed=seed, gradgrad=mode != "nearest", **tol)
+    check_op(fn, tfn, [x, g], device=device, seed=seed, gradgrad=mode != "nearest", oracle_device=ORACLE, **tol)
     if mode != "nearest":
         return
     rng = np.random.default_rng(seed)
-    a, b = [rg(v, device, True) for v in (x, g)], [th(v, device, True) for v in (x, g)]
+    a, b = [rg(v, device, True) for v in (x, g)], [th(v, ORACLE, True) for v in (x, g)]
     cot = rng.standard_normal(x.shape[:2] + g.shape[1:-1])
     ours = refgrad.autograd.grad(fn(*a), a, rg(cot, device), create_graph=True)
-    theirs = torch.autograd.grad(tfn(*b), b, th(cot, device), create_graph=True)
+    theirs = torch.autograd.grad(tfn(*b), b, th(cot, ORACLE), create_graph=True)
     assert_same(ours, theirs, *GRAD_TOL[x.dtype.type], what="grad")
     for o, t in zip(ours, theirs):
         c2 = rng.standard_normal(t.shape)
-        for z in torch.autograd.grad(t, b, th(c2, device), allow_unused=True, retain_graph=True):
+        for z in torch.autograd.grad(t, b, th(c2, ORACLE), allow_unused=True, retain_graph=True):
             assert z is None or not to_np(z).any(), "torch's nearest has a nonzero second derivative"
         if o.requires_grad:
             for z in refgrad.autograd.grad(o, a, rg(c2, device), allow_unused=True, retain_graph=True):
@@ -189,7 +195,7 @@ def test_affine_then_grid_sample_gradient_wrt_theta_matches_torch(device):
     theta = np.tile(np.eye(2, 3), (2, 1, 1)) + 0.2 * rng.standard_normal((2, 2, 3))
     check_op(lambda a, t: F.grid_sample(a, F.affine_grid(t, (2, 2, 3, 3), align_corners=False), align_corners=False),
              lambda a, t: TF.grid_sample(a, TF.affine_grid(t, (2, 2, 3, 3), align_corners=False),
-                                         align_corners=False), [x, theta], device=device)
+                                         align_corners=False), [x, theta], device=device, oracle_device=ORACLE)
 
 
 # -- align_corners=None ----------------------------------------------------------------------------------

@@ -233,7 +233,10 @@ def test_inplace_through_view_gradients(case, op, device):
             v.neg_()
         return (x * x).sin()
 
-    check_op(lambda a: run(refgrad, a), lambda a: run(torch, a), [a0], device=device)
+    # torch 2.11 on cuda raises "backward through the graph a second time" in the double backward of exp_ through
+    # a view (its own bug; fine on cpu): that case is compared with torch on cpu
+    check_op(lambda a: run(refgrad, a), lambda a: run(torch, a), [a0], device=device,
+             oracle_device="cpu" if op == "exp_" else None)
 
 
 def test_view_of_split_output_follows_base_change():
