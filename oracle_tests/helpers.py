@@ -3,6 +3,7 @@ engines; forward, VJP with a random signed cotangent and double backward are com
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import refgrad
@@ -73,6 +74,17 @@ def _flat(x):
     return list(x) if isinstance(x, (tuple, list)) else [x]
 
 
+def torch_double_backward(*args, **kwargs):
+    """torch.autograd.grad through a first-order graph; skips the rest of the test (the forward and first order
+    were checked) when the oracle cannot differentiate it, as an older torch than the pinned one may not."""
+    try:
+        return torch.autograd.grad(*args, **kwargs)
+    except RuntimeError as e:
+        if "derivative for aten::" in str(e) and "not implemented" in str(e):
+            pytest.skip(f"forward and first order checked; torch {torch.__version__} has no double backward here: {e}")
+        raise
+
+
 def check_op(rg_fn, th_fn, inputs, *, device="cpu", grad=True, gradgrad=True, rtol=None, atol=None,
              grad_rtol=None, grad_atol=None, seed=0, diff=None, oracle_device=None):
     """Compare ``rg_fn(*rg_inputs)`` with ``th_fn(*th_inputs)``.
@@ -122,7 +134,7 @@ def check_op(rg_fn, th_fn, inputs, *, device="cpu", grad=True, gradgrad=True, rt
         return
     cots2 = [rng.standard_normal(tuple(y.shape)).astype(to_np(y).dtype) for _, y in pairs]
     go2 = refgrad.autograd.grad([x for x, _ in pairs], ins_o, [rg(c, device) for c in cots2], allow_unused=True)
-    gt2 = torch.autograd.grad([y for _, y in pairs], ins_t, [th(c, tdev) for c in cots2], allow_unused=True)
+    gt2 = torch_double_backward([y for _, y in pairs], ins_t, [th(c, tdev) for c in cots2], allow_unused=True)
     for i, (x, y) in enumerate(zip(go2, gt2)):
         if y is None:
             assert x is None or not np.any(to_np(x)), f"gradgrad[{i}]: torch gives None, refgrad nonzero"
