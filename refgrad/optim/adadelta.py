@@ -43,20 +43,10 @@ class Adadelta(Optimizer):
         """Perform one optimization step; ``closure`` re-evaluates the loss with grad enabled."""
         loss = _closure_loss(closure)
         for group in self.param_groups:
-            params, grads, square_avgs, acc_deltas, state_steps = [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, group["capturable"])
-                    state["square_avg"] = zeros_like(p)
-                    state["acc_delta"] = zeros_like(p)
-                square_avgs.append(state["square_avg"])
-                acc_deltas.append(state["acc_delta"])
-                state_steps.append(state["step"])
+            params, grads, square_avgs, acc_deltas, state_steps = self._collect(
+                group, lambda p, group: {"step": _scalar_state(0.0, p, group["capturable"]),
+                                         "square_avg": zeros_like(p), "acc_delta": zeros_like(p)},
+                ("square_avg", "acc_delta", "step"))
             adadelta(params, grads, square_avgs, acc_deltas, state_steps, lr=group["lr"], rho=group["rho"],
                      eps=group["eps"], weight_decay=group["weight_decay"], maximize=group["maximize"],
                      differentiable=group["differentiable"], capturable=group["capturable"])

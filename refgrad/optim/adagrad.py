@@ -65,18 +65,10 @@ class Adagrad(Optimizer):
         """Perform one optimization step; ``closure`` re-evaluates the loss with grad enabled."""
         loss = _closure_loss(closure)
         for group in self.param_groups:
-            params, grads, state_sums, state_steps = [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:  # a parameter added after construction (add_param_group)
-                    state["step"] = _scalar_state(0.0, p, bool(group["fused"]))
-                    state["sum"] = full_like(p, self.defaults["initial_accumulator_value"])
-                state_sums.append(state["sum"])
-                state_steps.append(state["step"])
+            # (state is created in __init__; init covers a parameter added later by add_param_group)
+            params, grads, state_sums, state_steps = self._collect(
+                group, lambda p, group: {"step": _scalar_state(0.0, p, bool(group["fused"])),
+                                  "sum": full_like(p, self.defaults["initial_accumulator_value"])}, ("sum", "step"))
             adagrad(params, grads, state_sums, state_steps, lr=group["lr"], weight_decay=group["weight_decay"],
                     lr_decay=group["lr_decay"], eps=group["eps"], maximize=group["maximize"],
                     differentiable=group["differentiable"])

@@ -18,6 +18,14 @@ from .optimizer import (
 __all__ = ["Adam", "adam"]
 
 
+def _init_state(p, group):
+    state = {"step": _scalar_state(0.0, p, group["capturable"] or group["fused"]), "exp_avg": zeros_like(p),
+             "exp_avg_sq": zeros_like(p)}
+    if group["amsgrad"]:
+        state["max_exp_avg_sq"] = zeros_like(p)
+    return state
+
+
 class Adam(Optimizer):
     """Matches `torch.optim.Adam`: amsgrad, weight_decay (L2, or decoupled as AdamW), maximize.
 
@@ -68,34 +76,15 @@ class Adam(Optimizer):
                               "differentiable": False, "decoupled_weight_decay": False, "fused": None},
                              on_param_device=lambda g: g["capturable"] or g["fused"])
 
-    def _init_group(self, group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            params.append(p)
-            grads.append(p.grad)
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _scalar_state(0.0, p, group["capturable"] or group["fused"])
-                state["exp_avg"] = zeros_like(p)
-                state["exp_avg_sq"] = zeros_like(p)
-                if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = zeros_like(p)
-            exp_avgs.append(state["exp_avg"])
-            exp_avg_sqs.append(state["exp_avg_sq"])
-            if group["amsgrad"]:
-                max_exp_avg_sqs.append(state["max_exp_avg_sq"])
-            if group["differentiable"] and state["step"].requires_grad:
-                raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode")
-            state_steps.append(state["step"])
-
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform one optimization step; ``closure`` re-evaluates the loss with grad enabled."""
         loss = _closure_loss(closure)
         for group in self.param_groups:
-            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps = [], [], [], [], [], []
-            self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps)
+            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps = self._collect(
+                group, _init_state, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq" if group["amsgrad"] else None, "step"))
+            if group["differentiable"] and any(s.requires_grad for s in state_steps):
+                raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode")
             beta1, beta2 = group["betas"]
             adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, amsgrad=group["amsgrad"],
                  beta1=beta1, beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"], eps=group["eps"],

@@ -48,20 +48,9 @@ class Adamax(Optimizer):
         """Perform one optimization step; ``closure`` re-evaluates the loss with grad enabled."""
         loss = _closure_loss(closure)
         for group in self.param_groups:
-            params, grads, exp_avgs, exp_infs, state_steps = [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, group["capturable"])
-                    state["exp_avg"] = zeros_like(p)
-                    state["exp_inf"] = zeros_like(p)
-                exp_avgs.append(state["exp_avg"])
-                exp_infs.append(state["exp_inf"])
-                state_steps.append(state["step"])
+            params, grads, exp_avgs, exp_infs, state_steps = self._collect(
+                group, lambda p, group: {"step": _scalar_state(0.0, p, group["capturable"]), "exp_avg": zeros_like(p),
+                                  "exp_inf": zeros_like(p)}, ("exp_avg", "exp_inf", "step"))
             beta1, beta2 = group["betas"]
             adamax(params, grads, exp_avgs, exp_infs, state_steps, eps=group["eps"], beta1=beta1, beta2=beta2,
                    lr=group["lr"], weight_decay=group["weight_decay"], maximize=group["maximize"],

@@ -43,22 +43,11 @@ class ASGD(Optimizer):
         """Perform one optimization step; ``closure`` re-evaluates the loss with grad enabled."""
         loss = _closure_loss(closure)
         for group in self.param_groups:
-            params, grads, mus, axs, etas, state_steps = [], [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, True)
-                    state["eta"] = _scalar_state(_get_value(_to_scalar(group["lr"])), p, True)
-                    state["mu"] = _scalar_state(1.0, p, True)
-                    state["ax"] = zeros_like(p)
-                mus.append(state["mu"])
-                axs.append(state["ax"])
-                etas.append(state["eta"])
-                state_steps.append(state["step"])
+            params, grads, mus, axs, etas, state_steps = self._collect(
+                group, lambda p, group: {"step": _scalar_state(0.0, p, True),
+                                  "eta": _scalar_state(_get_value(_to_scalar(group["lr"])), p, True),
+                                  "mu": _scalar_state(1.0, p, True), "ax": zeros_like(p)},
+                ("mu", "ax", "eta", "step"))
             asgd(params, grads, axs, mus, etas, state_steps, lambd=group["lambd"], lr=group["lr"], t0=group["t0"],
                  alpha=group["alpha"], weight_decay=group["weight_decay"], maximize=group["maximize"],
                  differentiable=group["differentiable"], capturable=group["capturable"])

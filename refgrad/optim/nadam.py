@@ -55,22 +55,11 @@ class NAdam(Optimizer):
         """Perform one optimization step; ``closure`` re-evaluates the loss with grad enabled."""
         loss = _closure_loss(closure)
         for group in self.param_groups:
-            params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps = [], [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, group["capturable"])
-                    state["mu_product"] = _scalar_state(1.0, p, group["capturable"])
-                    state["exp_avg"] = zeros_like(p)
-                    state["exp_avg_sq"] = zeros_like(p)
-                exp_avgs.append(state["exp_avg"])
-                exp_avg_sqs.append(state["exp_avg_sq"])
-                mu_products.append(state["mu_product"])
-                state_steps.append(state["step"])
+            params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps = self._collect(
+                group, lambda p, group: {"step": _scalar_state(0.0, p, group["capturable"]),
+                                  "mu_product": _scalar_state(1.0, p, group["capturable"]),
+                                  "exp_avg": zeros_like(p), "exp_avg_sq": zeros_like(p)},
+                ("exp_avg", "exp_avg_sq", "mu_product", "step"))
             beta1, beta2 = group["betas"]
             nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, beta1=beta1, beta2=beta2,
                   lr=group["lr"], weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],

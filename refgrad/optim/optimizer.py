@@ -168,6 +168,25 @@ class Optimizer:
         self._patch_step_function()
         self.defaults.setdefault("differentiable", False)
 
+    def _collect(self, group, init, keys):
+        """torch's ``_init_group``: the params of ``group`` that have a grad, their grads, and per name in ``keys``
+        the list of that state entry of each (None: an empty list, for a disabled option's state); a param's state
+        is ``init(p, group)`` (a dict, in torch's key order) on its first step. Returns ``(params, grads, *lists)``."""
+        params, grads = [], []
+        lists = [[] for _ in keys]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            params.append(p)
+            grads.append(p.grad)
+            state = self.state[p]
+            if len(state) == 0:
+                state.update(init(p, group))
+            for values, key in zip(lists, keys):
+                if key is not None:
+                    values.append(state[key])
+        return (params, grads, *lists)
+
     def _upgrade_groups(self, group_defaults: dict, scalar_keys=("step",),
                         on_param_device=lambda group: group["capturable"]):
         """torch's per-optimizer __setstate__ for older checkpoints: group options missing from them get

@@ -49,20 +49,9 @@ class RAdam(Optimizer):
         """Perform one optimization step; ``closure`` re-evaluates the loss with grad enabled."""
         loss = _closure_loss(closure)
         for group in self.param_groups:
-            params, grads, exp_avgs, exp_avg_sqs, state_steps = [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, group["capturable"])
-                    state["exp_avg"] = zeros_like(p)
-                    state["exp_avg_sq"] = zeros_like(p)
-                exp_avgs.append(state["exp_avg"])
-                exp_avg_sqs.append(state["exp_avg_sq"])
-                state_steps.append(state["step"])
+            params, grads, exp_avgs, exp_avg_sqs, state_steps = self._collect(
+                group, lambda p, group: {"step": _scalar_state(0.0, p, group["capturable"]), "exp_avg": zeros_like(p),
+                                  "exp_avg_sq": zeros_like(p)}, ("exp_avg", "exp_avg_sq", "step"))
             beta1, beta2 = group["betas"]
             radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, beta1=beta1, beta2=beta2, lr=group["lr"],
                   weight_decay=group["weight_decay"], eps=group["eps"],

@@ -17,6 +17,15 @@ from .optimizer import (
 __all__ = ["RMSprop", "rmsprop"]
 
 
+def _init_state(p, group):
+    state = {"step": _scalar_state(0.0, p, group["capturable"]), "square_avg": zeros_like(p)}
+    if group["momentum"] > 0:
+        state["momentum_buffer"] = zeros_like(p)
+    if group["centered"]:
+        state["grad_avg"] = zeros_like(p)
+    return state
+
+
 class RMSprop(Optimizer):
     """Matches `torch.optim.RMSprop`: alpha, eps, weight_decay, momentum, centered, maximize.
 
@@ -50,26 +59,10 @@ class RMSprop(Optimizer):
         """Perform one optimization step; ``closure`` re-evaluates the loss with grad enabled."""
         loss = _closure_loss(closure)
         for group in self.param_groups:
-            params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps = [], [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, group["capturable"])
-                    state["square_avg"] = zeros_like(p)
-                    if group["momentum"] > 0:
-                        state["momentum_buffer"] = zeros_like(p)
-                    if group["centered"]:
-                        state["grad_avg"] = zeros_like(p)
-                square_avgs.append(state["square_avg"])
-                state_steps.append(state["step"])
-                if group["momentum"] > 0:
-                    momentum_buffer_list.append(state["momentum_buffer"])
-                if group["centered"]:
-                    grad_avgs.append(state["grad_avg"])
+            # a disabled option's list stays empty, as torch passes it
+            params, grads, square_avgs, state_steps, momentum_buffer_list, grad_avgs = self._collect(
+                group, _init_state, ("square_avg", "step", "momentum_buffer" if group["momentum"] > 0 else None,
+                                     "grad_avg" if group["centered"] else None))
             rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps, lr=group["lr"],
                     alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
                     momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"],

@@ -41,20 +41,10 @@ class Rprop(Optimizer):
         """Perform one optimization step; ``closure`` re-evaluates the loss with grad enabled."""
         loss = _closure_loss(closure)
         for group in self.param_groups:
-            params, grads, prevs, step_sizes, state_steps = [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, p, group["capturable"])
-                    state["prev"] = zeros_like(p)
-                    state["step_size"] = full_like(p.grad, _to_scalar(group["lr"]))
-                prevs.append(state["prev"])
-                step_sizes.append(state["step_size"])
-                state_steps.append(state["step"])
+            params, grads, prevs, step_sizes, state_steps = self._collect(
+                group, lambda p, group: {"step": _scalar_state(0.0, p, group["capturable"]), "prev": zeros_like(p),
+                                  "step_size": full_like(p.grad, _to_scalar(group["lr"]))},
+                ("prev", "step_size", "step"))
             etaminus, etaplus = group["etas"]
             step_size_min, step_size_max = group["step_sizes"]
             rprop(params, grads, prevs, step_sizes, state_steps, step_size_min=step_size_min,
