@@ -17,67 +17,21 @@ import torch.optim.lr_scheduler as TL
 
 import refgrad
 import refgrad.optim.lr_scheduler as RL
-from refgrad.optim.adam import Adam
+from gradcheck.specs import schedulers as _specs
+from gradcheck.specs.schedulers import Decay, opt_step, snapshot, state_diff
 from refgrad.optim.optimizer import Optimizer
 from refgrad.optim.sgd import SGD
 
 STEPS = 150
 
 
-class Decay:
-    """A callable object: its __dict__ is what LambdaLR/MultiplicativeLR save (plain functions are not)."""
-
-    def __init__(self, base: float) -> None:
-        self.base = base
-
-    def __call__(self, epoch: int) -> float:
-        return self.base ** epoch
-
-
 def make_opts(kind: str = "sgd", groups: int = 1, lr=0.1):
-    """The same optimizer in both engines, one float64 parameter per param group."""
-    lrs = lr if isinstance(lr, list) else [lr] * groups
-    pairs = []
-    for lib, opt_cls in ((refgrad, {"sgd": SGD, "adam": Adam}[kind]),
-                         (torch, {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[kind])):
-        params = [lib.tensor(np.full(2, 1.0 + i), dtype=lib.float64, requires_grad=True) for i in range(groups)]
-        extra = {"momentum": 0.9} if kind == "sgd" else {}
-        pairs.append(opt_cls([{"params": [p], "lr": lrs[i]} for i, p in enumerate(params)], lr=lrs[0], **extra))
-    return pairs
-
-
-def opt_step(opt, lib) -> None:
-    for g in opt.param_groups:
-        for p in g["params"]:
-            p.grad = lib.tensor(np.array([0.5, -0.25]), dtype=lib.float64)
-    opt.step()
-
-
-def snapshot(opt) -> list:
-    """lr and (where present) momentum / betas of every group, as plain floats."""
-    out = []
-    for g in opt.param_groups:
-        out.append(("lr", float(g["lr"])))
-        if "momentum" in g:
-            out.append(("momentum", float(g["momentum"])))
-        if "betas" in g:
-            out.append(("betas", tuple(float(b) for b in g["betas"])))
-    return out
+    return _specs.make_opts(torch, kind, groups, lr)
 
 
 def assert_state_equal(ours, theirs, where: str = "state_dict") -> None:
-    """Same keys and values as torch's state_dict, recursing into nested scheduler states."""
-    if isinstance(theirs, dict):
-        assert isinstance(ours, dict), f"{where}: {ours!r} is not a dict"
-        assert set(ours) == set(theirs), f"{where}: keys {sorted(set(ours) ^ set(theirs))} differ"
-        for k in theirs:
-            assert_state_equal(ours[k], theirs[k], f"{where}[{k!r}]")
-    elif isinstance(theirs, list):
-        assert isinstance(ours, list) and len(ours) == len(theirs), f"{where}: {ours!r} != torch {theirs!r}"
-        for i, (a, b) in enumerate(zip(ours, theirs)):
-            assert_state_equal(a, b, f"{where}[{i}]")
-    else:
-        assert ours == theirs, f"{where}: {ours!r} != torch {theirs!r}"
+    diff = state_diff(ours, theirs, where)
+    assert diff is None, diff
 
 
 def drive(rs, ts, ropt, topt, n: int, start: int = 0, metric=None) -> set:

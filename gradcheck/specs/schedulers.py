@@ -108,18 +108,20 @@ def _cls_of(name: str) -> str:
     return name.split("(")[0]
 
 
-def make_opts(torch, kind: str, groups: int, lr: float = 0.1):
-    """The same optimizer in both engines, one float64 parameter per param group."""
+def make_opts(torch, kind: str, groups: int, lr: float | list = 0.1):
+    """The same optimizer ("sgd" with momentum, or "adam") in both engines, one float64 parameter per param group;
+    ``lr`` one for all groups or a list, one per group."""
+    lrs = lr if isinstance(lr, list) else [lr] * groups
     pairs = []
     for lib in (refgrad, torch):
         params = [lib.tensor(np.full(2, 1.0 + i), dtype=lib.float64, requires_grad=True) for i in range(groups)]
         cls = lib.optim.SGD if kind == "sgd" else lib.optim.Adam
         extra = {"momentum": 0.9} if kind == "sgd" else {}
-        pairs.append(cls([{"params": [p], "lr": lr} for p in params], lr=lr, **extra))
+        pairs.append(cls([{"params": [p], "lr": lrs[i]} for i, p in enumerate(params)], lr=lrs[0], **extra))
     return pairs
 
 
-def _opt_step(opt, lib) -> None:
+def opt_step(opt, lib) -> None:
     for g in opt.param_groups:
         for p in g["params"]:
             p.grad = lib.tensor(np.array([0.5, -0.25]), dtype=lib.float64)
@@ -127,6 +129,7 @@ def _opt_step(opt, lib) -> None:
 
 
 def snapshot(opt) -> list:
+    """lr and (where present) momentum / betas of every group, as plain floats."""
     out = []
     for g in opt.param_groups:
         out.append(("lr", float(g["lr"])))
@@ -138,6 +141,8 @@ def snapshot(opt) -> list:
 
 
 def state_diff(ours, theirs, where: str = "state_dict") -> str | None:
+    """Where ``ours`` differs from torch's state_dict ``theirs`` (keys and values, recursing into nested
+    scheduler states), or None."""
     if isinstance(theirs, dict):
         if not isinstance(ours, dict) or set(ours) != set(theirs):
             return f"{where}: keys {sorted(ours) if isinstance(ours, dict) else ours!r} vs torch {sorted(theirs)}"
@@ -160,8 +165,8 @@ def state_diff(ours, theirs, where: str = "state_dict") -> str | None:
 def _drive(rs, ts, ropt, topt, torch, start: int, stop: int, metric) -> tuple[str | None, set]:
     seen = set()
     for i in range(start, stop):
-        _opt_step(ropt, refgrad)
-        _opt_step(topt, torch)
+        opt_step(ropt, refgrad)
+        opt_step(topt, torch)
         if metric is None:
             rs.step()
             ts.step()
