@@ -761,11 +761,15 @@ def _adaptive_max_indices(xp, x, out):
     return flat.astype(np.int64)
 
 
+def _adaptive_max_poolnd_with_indices(name, nd, node, input, output_size):  # noqa: A002
+    out = _adaptive_size(name, nd, input, output_size)
+    idx = _adaptive_max_indices(get_xp(input._data), input._data, out)
+    return apply(node, input, idx=idx, nd=nd), Tensor._wrap(idx)
+
+
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):  # noqa: A002
     """Matches `torch.nn.functional.adaptive_max_pool2d_with_indices`."""
-    out = _adaptive_size("adaptive_max_pool2d", 2, input, output_size)
-    idx = _adaptive_max_indices(get_xp(input._data), input._data, out)
-    return apply(_AdaptiveMaxGather, input, idx=idx, nd=2), Tensor._wrap(idx)
+    return _adaptive_max_poolnd_with_indices("adaptive_max_pool2d", 2, _AdaptiveMaxGather, input, output_size)
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
@@ -776,9 +780,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):  # noqa: A002
     """Matches `torch.nn.functional.adaptive_max_pool3d_with_indices`."""
-    out = _adaptive_size("adaptive_max_pool3d", 3, input, output_size)
-    idx = _adaptive_max_indices(get_xp(input._data), input._data, out)
-    return apply(_AdaptiveMaxGather3d, input, idx=idx, nd=3), Tensor._wrap(idx)
+    return _adaptive_max_poolnd_with_indices("adaptive_max_pool3d", 3, _AdaptiveMaxGather3d, input, output_size)
 
 
 def adaptive_max_pool3d(input, output_size, return_indices=False):  # noqa: A002

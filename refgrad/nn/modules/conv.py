@@ -3,12 +3,10 @@ weight layouts, initialization (kaiming_uniform(a=sqrt(5)) weights, U(-1/sqrt(fa
 biases), padding modes (non-zero modes pad with F.pad first) and extra_repr text."""
 from __future__ import annotations
 
-import math
-
 from ...ops.creation import empty
 from .. import functional as F
-from .. import init
 from ..parameter import Parameter
+from .linear import _reset_weight_and_bias
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
@@ -70,11 +68,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_weight_and_bias(self.weight, self.bias)
 
     def extra_repr(self):
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"

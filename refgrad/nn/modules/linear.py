@@ -23,6 +23,16 @@ class Identity(Module):
         return input
 
 
+def _reset_weight_and_bias(weight, bias):
+    """torch's init for Linear and the convolutions: kaiming_uniform_(a=sqrt(5)), which amounts to
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias from the same bound."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
 class Linear(Module):
     """Matches `torch.nn.Linear`: ``y = x @ weight.T + bias``, weight of shape (out_features, in_features)."""
 
@@ -38,12 +48,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # torch's init: kaiming_uniform_(a=sqrt(5)) amounts to U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input):  # noqa: A002
         return F.linear(input, self.weight, self.bias)
