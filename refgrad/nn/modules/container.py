@@ -124,6 +124,14 @@ class Sequential(Module):
         return self
 
 
+def _abs_string_index(self, idx):
+    """ModuleList/ParameterList: the key of entry ``idx`` (negative counts from the end), torch's IndexError."""
+    idx = operator.index(idx)
+    if not -len(self) <= idx < len(self):
+        raise IndexError(f"index {idx} is out of range")
+    return str(idx % len(self))
+
+
 class ModuleList(Module):
     """Matches `torch.nn.ModuleList` (its repr folds repeated equal entries: ``(0-2): 3 x Linear(...)``)."""
 
@@ -132,11 +140,7 @@ class ModuleList(Module):
         if modules is not None:
             self += modules
 
-    def _get_abs_string_index(self, idx):
-        idx = operator.index(idx)
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        return str(idx % len(self))
+    _get_abs_string_index = _abs_string_index
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
@@ -292,11 +296,7 @@ class ParameterList(Module):
         if values is not None:
             self += values
 
-    def _get_abs_string_index(self, idx):
-        idx = operator.index(idx)
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        return str(idx % len(self))
+    _get_abs_string_index = _abs_string_index
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
